@@ -21,3 +21,14 @@ export type {
   SkopeoCopyOptions,
   SkopeoInspectOptions,
 } from './checks.js';
+export { makeTlsFixtures, makeTokenSigningKey } from './tls.js';
+export { parseScope, startTokenServer } from './token-server.js';
+export { startFaultProxy } from './fault-proxy.js';
+export type { TlsFixtures } from './tls.js';
+export type {
+  StartTokenServerOptions,
+  TestTokenServer,
+  TokenRequestRecord,
+  TokenScope,
+} from './token-server.js';
+export type { Fault, FaultProxy, FaultRule, ProxyLogEntry } from './fault-proxy.js';
