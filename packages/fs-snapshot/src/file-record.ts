@@ -1,0 +1,86 @@
+import type { BigIntStats } from 'node:fs';
+
+/** The file types a layer can hold; sockets are left out of snapshots, as tar cannot store them. */
+export type FileType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo';
+
+/** The stored state of one path: its lstat fields, link target and, for racy files, a hash. */
+export interface FileRecord {
+  type: FileType;
+  /** st_mode, file type bits included. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  dev: bigint;
+  ino: bigint;
+  nlink: number;
+  /** Device number of a character or block device, else 0. */
+  rdev: bigint;
+  linkTarget?: string;
+  /**
+   * True when the ctime was too close to the snapshot's start for a later change to be sure to
+   * move it: stat cannot decide whether such a file changes, so its content is hashed.
+   */
+  racy: boolean;
+  /** sha256 of the content of a regular file that was racy in this snapshot or the one before. */
+  hash?: string;
+}
+
+/** Returns the file type of a stat result, or undefined for a socket or an unknown type. */
+export function fileTypeOf(stats: BigIntStats): FileType | undefined {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isCharacterDevice()) return 'char';
+  if (stats.isBlockDevice()) return 'block';
+  if (stats.isFIFO()) return 'fifo';
+  return undefined;
+}
+
+/** Builds a record from an lstat result taken with `bigint: true`. */
+export function recordFromStats(
+  type: FileType,
+  stats: BigIntStats,
+  racySinceNs: bigint,
+  linkTarget?: string,
+): FileRecord {
+  const record: FileRecord = {
+    type,
+    mode: Number(stats.mode),
+    uid: Number(stats.uid),
+    gid: Number(stats.gid),
+    size: Number(stats.size),
+    mtimeNs: stats.mtimeNs,
+    ctimeNs: stats.ctimeNs,
+    dev: stats.dev,
+    ino: stats.ino,
+    nlink: Number(stats.nlink),
+    rdev: type === 'char' || type === 'block' ? stats.rdev : 0n,
+    racy: stats.ctimeNs >= racySinceNs,
+  };
+  if (linkTarget !== undefined) record.linkTarget = linkTarget;
+  return record;
+}
+
+/**
+ * True when two records agree on every stat field a change moves: type, mode, owner, size,
+ * mtime, ctime, inode, device number and link target. The link count is left out because a
+ * change to it also moves the ctime.
+ */
+export function sameStat(a: FileRecord, b: FileRecord): boolean {
+  return (
+    a.type === b.type &&
+    a.mode === b.mode &&
+    a.uid === b.uid &&
+    a.gid === b.gid &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs &&
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.rdev === b.rdev &&
+    a.linkTarget === b.linkTarget
+  );
+}

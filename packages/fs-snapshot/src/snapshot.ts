@@ -1,0 +1,91 @@
+import { stat } from 'node:fs/promises';
+
+import { errnoCode, SnapshotError } from './errors.js';
+import { sameStat } from './file-record.js';
+import type { FileRecord } from './file-record.js';
+import { hashFile } from './hash.js';
+import { IgnoreList } from './ignore.js';
+import type { IgnoreOptions } from './ignore.js';
+import { walkTree } from './walk.js';
+
+/** Options of a snapshot: what to leave out and how to judge changes. */
+export interface SnapshotOptions extends IgnoreOptions {
+  /**
+   * How long before the walk's start a ctime must lie for stat to be trusted, in nanoseconds;
+   * default 50 ms. File timestamps come from the kernel's coarse clock, which ticks every 1 to
+   * 10 ms (CONFIG_HZ), so a file written again within the tick of its last stat keeps its
+   * timestamps; files whose ctime is this recent are hashed instead. A negative margin trusts
+   * stat alone for ctimes up to that far in the future, which only tests should want.
+   */
+  racyMarginNs?: bigint;
+  /** Add the parent directories of every changed path to a change set; default true. */
+  includeParents?: boolean;
+}
+
+/** The state of a tree at one moment: a record per path, keyed by the path relative to root. */
+export interface Snapshot {
+  root: string;
+  /** Wall-clock time at which the walk started, in nanoseconds since the epoch. */
+  startedAtNs: bigint;
+  records: Map<string, FileRecord>;
+  /** The ignore list in force; paths it covers are absent from `records`. */
+  ignore: IgnoreList;
+}
+
+export const DEFAULT_RACY_MARGIN_NS = 50_000_000n;
+
+/**
+ * Walks `root` and returns its snapshot. Regular files whose ctime is within the racy margin of
+ * the walk's start are hashed, and so are files that were racy in `previous` and whose stat has
+ * not moved since, so that {@link diffSnapshots} can decide them without reading the disk.
+ */
+export async function takeSnapshot(
+  root: string,
+  options: SnapshotOptions & { previous?: Snapshot } = {},
+): Promise<Snapshot> {
+  await checkRoot(root);
+  const ignore = await IgnoreList.load(root, options);
+  const startedAtNs = BigInt(Date.now()) * 1_000_000n;
+  const racySinceNs = startedAtNs - (options.racyMarginNs ?? DEFAULT_RACY_MARGIN_NS);
+  const records = walkTree(root, ignore, racySinceNs);
+  await hashUndecidedFiles(root, records, options.previous);
+  return { root, startedAtNs, records, ignore };
+}
+
+async function hashUndecidedFiles(
+  root: string,
+  records: Map<string, FileRecord>,
+  previous: Snapshot | undefined,
+): Promise<void> {
+  const base = root.endsWith('/') ? root.slice(0, -1) : root;
+  for (const [path, record] of records) {
+    if (record.type !== 'file') continue;
+    const before = previous?.records.get(path);
+    const wasUndecided = before !== undefined && before.racy && sameStat(before, record);
+    if (!record.racy && !wasUndecided) continue;
+    const hash = await hashFile(`${base}/${path}`);
+    if (hash !== undefined) record.hash = hash;
+  }
+}
+
+async function checkRoot(root: string): Promise<void> {
+  try {
+    const stats = await stat(root);
+    if (!stats.isDirectory()) {
+      throw new SnapshotError('ROOT_NOT_DIRECTORY', `snapshot root ${root} is not a directory`, {
+        hint: 'Pass the directory of the root filesystem.',
+      });
+    }
+  } catch (error) {
+    if (error instanceof SnapshotError) throw error;
+    if (errnoCode(error) === 'ENOENT') {
+      throw new SnapshotError('ROOT_NOT_FOUND', `snapshot root ${root} does not exist`, {
+        hint: 'Create the root filesystem directory before taking a snapshot.',
+        cause: error,
+      });
+    }
+    throw new SnapshotError('WALK_FAILED', `failed to stat snapshot root ${root}`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import type { ChangeSet } from './change-set.js';
+import { diffSnapshots } from './diff.js';
+import { SnapshotError } from './errors.js';
+import { findHardlinkGroups } from './hardlinks.js';
+import { takeSnapshot } from './snapshot.js';
+import type { Snapshot, SnapshotOptions } from './snapshot.js';
+
+/** A change set with the hardlink groups among its added paths. */
+export interface SnapshotChangeSet extends ChangeSet {
+  /** Paths of one inode, sorted; see `findHardlinkGroups`. */
+  hardlinks: string[][];
+}
+
+/**
+ * Finds changes in a root filesystem by walking it and comparing stat records with the last
+ * baseline. Works on any file system; its cost grows with the size of the tree.
+ */
+export class WalkSnapshotter {
+  readonly root: string;
+  readonly #options: SnapshotOptions;
+  #baseline: Snapshot | undefined;
+
+  constructor(root: string, options: SnapshotOptions = {}) {
+    this.root = root;
+    this.#options = options;
+  }
+
+  /** Takes the first baseline; call it before the first change to the tree. */
+  async init(): Promise<void> {
+    this.#baseline = await takeSnapshot(this.root, this.#options);
+  }
+
+  /** Returns what differs from the last baseline and makes the current state the new baseline. */
+  async changes(): Promise<SnapshotChangeSet> {
+    const before = this.#baseline;
+    if (before === undefined) {
+      throw new SnapshotError('NOT_INITIALIZED', `no baseline for ${this.root}`, {
+        hint: 'Call init() before changes().',
+      });
+    }
+    const after = await takeSnapshot(this.root, { ...this.#options, previous: before });
+    const entries = diffSnapshots(before, after, this.#options);
+    this.#baseline = after;
+    return { root: this.root, entries, hardlinks: findHardlinkGroups(after, entries) };
+  }
+
+  /** The last baseline, or undefined before `init()`. */
+  get baseline(): Snapshot | undefined {
+    return this.#baseline;
+  }
+}

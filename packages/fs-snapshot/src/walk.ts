@@ -1,0 +1,88 @@
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+
+import { errnoCode, SnapshotError } from './errors.js';
+import { fileTypeOf, recordFromStats } from './file-record.js';
+import type { FileRecord } from './file-record.js';
+import type { IgnoreList } from './ignore.js';
+
+/**
+ * Walks `root` depth first and returns a record per path, keyed by the path relative to root
+ * (root itself excluded). Paths on the ignore list are neither recorded nor descended into.
+ *
+ * The walk is synchronous (readdirSync + lstatSync). Paths that vanish during the walk are
+ * skipped.
+ */
+export function walkTree(
+  root: string,
+  ignore: IgnoreList,
+  racySinceNs: bigint,
+): Map<string, FileRecord> {
+  // NOTE: names are decoded as UTF-8, so a name that is not valid UTF-8 is recorded altered and
+  // then fails to stat; such names are rare in images but are not supported here.
+  const records = new Map<string, FileRecord>();
+  const base = root.endsWith('/') ? root.slice(0, -1) : root;
+  // Each pending directory is stored as its relative path ('' for the root).
+  const pending: string[] = [''];
+  while (pending.length > 0) {
+    const directory = pending.pop() as string;
+    const names = readDirectory(base, directory);
+    if (names === undefined) continue;
+    names.sort();
+    // Pushed in reverse so that the stack pops children in sorted order.
+    const subdirectories: string[] = [];
+    for (const name of names) {
+      const relative = directory === '' ? name : `${directory}/${name}`;
+      if (ignore.hasExact(relative)) continue;
+      const absolute = `${base}/${relative}`;
+      const stats = lstatOrUndefined(absolute);
+      if (stats === undefined) continue;
+      const type = fileTypeOf(stats);
+      if (type === undefined) continue;
+      const linkTarget = type === 'symlink' ? readlinkOrUndefined(absolute) : undefined;
+      if (type === 'symlink' && linkTarget === undefined) continue;
+      records.set(relative, recordFromStats(type, stats, racySinceNs, linkTarget));
+      if (type === 'directory') subdirectories.push(relative);
+    }
+    for (let i = subdirectories.length - 1; i >= 0; i--) pending.push(subdirectories[i] as string);
+  }
+  return records;
+}
+
+function readDirectory(base: string, directory: string): string[] | undefined {
+  const absolute = directory === '' ? base || '/' : `${base}/${directory}`;
+  try {
+    return readdirSync(absolute);
+  } catch (error) {
+    const code = errnoCode(error);
+    // Removed, or replaced by a non-directory, after its parent listed it.
+    if (directory !== '' && (code === 'ENOENT' || code === 'ENOTDIR')) return undefined;
+    throw walkError(absolute, error);
+  }
+}
+
+function lstatOrUndefined(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw walkError(path, error);
+  }
+}
+
+function readlinkOrUndefined(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'EINVAL') return undefined;
+    throw walkError(path, error);
+  }
+}
+
+function walkError(path: string, cause: unknown): SnapshotError {
+  return new SnapshotError('WALK_FAILED', `failed to read ${path} while taking a snapshot`, {
+    hint: 'Check that the process may read every directory under the root, or add the path to ignorePaths.',
+    cause,
+  });
+}
