@@ -6,11 +6,9 @@ import { isValidDigest } from './digest.js';
 const MEDIA_TYPE_GRAMMAR =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 
-export const MediaTypeStringSchema = z
-  .string()
-  .regex(MEDIA_TYPE_GRAMMAR, {
-    message: 'invalid media type: expected "type/subtype" as in RFC 6838',
-  });
+export const MediaTypeStringSchema = z.string().regex(MEDIA_TYPE_GRAMMAR, {
+  message: 'invalid media type: expected "type/subtype" as in RFC 6838',
+});
 
 export const DigestStringSchema = z.string().refine(isValidDigest, {
   message: 'invalid digest: expected "sha256:" and 64 hex characters or "sha512:" and 128',
