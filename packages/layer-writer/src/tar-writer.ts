@@ -1,0 +1,261 @@
+import type { BigIntStats } from 'node:fs';
+import { lstat, open, readFile, readlink } from 'node:fs/promises';
+import path from 'node:path';
+
+import { sortByPath, type ChangeSet, type ChangeSetEntry } from './change-set.js';
+import { LayerError } from './errors.js';
+import type { OwnerNames } from './owner-names.js';
+import {
+  END_OF_ARCHIVE,
+  encodeHeader,
+  paddingFor,
+  type TarEntryType,
+  type TarHeader,
+} from './tar-header.js';
+import { readXattrs } from './xattrs.js';
+
+/** How entries are turned into tar headers. */
+export interface TarWriterOptions {
+  /** Fixed mtime in nanoseconds for every entry; undefined keeps each file's own mtime. */
+  fixedMtimeNs?: bigint | undefined;
+  ownerNames?: OwnerNames | undefined;
+  /** Read and store extended attributes (default true). */
+  xattrs?: boolean | undefined;
+}
+
+const OUTPUT_CHUNK = 256 * 1024;
+const READ_CHUNK = 1024 * 1024;
+/** Files up to this size are read in one call and joined with their neighbours' headers. */
+const SMALL_FILE = 128 * 1024;
+
+interface PlannedEntry {
+  name: string;
+  source: ChangeSetEntry;
+}
+
+/**
+ * Yields the tar stream of a change set: entries sorted by name (parents first), whiteouts for
+ * deletions, hardlinks for files already written under another name, then the end blocks.
+ */
+export async function* tarStream(
+  changeSet: ChangeSet,
+  options: TarWriterOptions = {},
+): AsyncGenerator<Buffer> {
+  const planned = sortByPath(
+    changeSet.entries.map((entry) => ({ name: entryName(entry), source: entry })),
+    (entry: PlannedEntry) => entry.name,
+  );
+  const links = new Map<string, string>();
+  const output = new ChunkCollector();
+
+  let previous: string | undefined;
+  for (const entry of planned) {
+    if (entry.name === previous) {
+      throw new LayerError('INVALID_PATH', `change set lists "${entry.name}" twice`, {
+        hint: 'Give each path once: an add, a delete or an opaque marker.',
+      });
+    }
+    previous = entry.name;
+
+    if (entry.source.kind !== 'add') {
+      const mtimeNs = options.fixedMtimeNs ?? 0n;
+      yield* output.add(
+        encodeHeader({
+          name: entry.name,
+          type: 'file',
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          size: 0,
+          mtimeNs,
+        }),
+      );
+      continue;
+    }
+
+    const fullPath = path.join(changeSet.root, entry.source.path);
+    const stats = await statSource(fullPath, entry.name);
+    const header = await headerFor(entry.name, fullPath, stats, links, options);
+    yield* output.add(encodeHeader(header));
+    if (header.type === 'file' && header.size > 0) {
+      if (header.size <= SMALL_FILE) {
+        yield* output.add(await readSmallContent(fullPath, entry.name, header.size));
+      } else {
+        yield* output.flush();
+        yield* readContent(fullPath, entry.name, header.size);
+      }
+      yield* output.add(paddingFor(header.size));
+    }
+  }
+  yield* output.add(END_OF_ARCHIVE);
+  yield* output.flush();
+}
+
+/** The tar name of a change: the path itself, `DIR/.wh.NAME` or `DIR/.wh..wh..opq`. */
+function entryName(entry: ChangeSetEntry): string {
+  const clean = normalizeEntryPath(entry.path);
+  if (entry.kind === 'add') return clean;
+  if (entry.kind === 'opaque') return clean === '' ? '.wh..wh..opq' : `${clean}/.wh..wh..opq`;
+  if (clean === '')
+    throw new LayerError('INVALID_PATH', 'cannot delete the root directory', {
+      hint: 'Use an opaque entry for the root instead.',
+    });
+  const slash = clean.lastIndexOf('/');
+  return slash === -1 ? `.wh.${clean}` : `${clean.slice(0, slash)}/.wh.${clean.slice(slash + 1)}`;
+}
+
+/** Checks that a change-set path is relative and clean, and returns it without `./` or slashes at the ends. */
+function normalizeEntryPath(entryPath: string): string {
+  const trimmed = entryPath.replace(/^\.\/+/, '').replace(/\/+$/, '');
+  const parts = trimmed.split('/');
+  if (
+    trimmed.startsWith('/') ||
+    parts.some((part) => part === '..' || part === '.' || (part === '' && trimmed !== ''))
+  ) {
+    throw new LayerError('INVALID_PATH', `invalid change-set path "${entryPath}"`, {
+      hint: 'Paths are relative to the change set root, POSIX, without "." or ".." parts.',
+    });
+  }
+  return trimmed;
+}
+
+async function statSource(fullPath: string, name: string): Promise<BigIntStats> {
+  try {
+    return await lstat(fullPath, { bigint: true });
+  } catch (error) {
+    throw new LayerError(
+      'SOURCE_UNREADABLE',
+      `cannot read "${name}" at ${fullPath}: ${(error as Error).message}`,
+      {
+        hint: 'The change set lists a file that no longer exists or cannot be read.',
+        cause: error,
+      },
+    );
+  }
+}
+
+async function headerFor(
+  name: string,
+  fullPath: string,
+  stats: BigIntStats,
+  links: Map<string, string>,
+  options: TarWriterOptions,
+): Promise<TarHeader> {
+  const uid = Number(stats.uid);
+  const gid = Number(stats.gid);
+  const header: TarHeader = {
+    name,
+    type: entryType(stats, name),
+    mode: Number(stats.mode) & 0o7777,
+    uid,
+    gid,
+    uname: options.ownerNames?.users.get(uid),
+    gname: options.ownerNames?.groups.get(gid),
+    size: 0,
+    mtimeNs: options.fixedMtimeNs ?? stats.mtimeNs,
+  };
+
+  if (header.type === 'file') {
+    // A file with several names is written once; its later names become hardlinks to it.
+    if (stats.nlink > 1n) {
+      const key = `${stats.dev}:${stats.ino}`;
+      const target = links.get(key);
+      if (target !== undefined) {
+        header.type = 'hardlink';
+        header.linkname = target;
+      } else {
+        links.set(key, name);
+      }
+    }
+    if (header.type === 'file') header.size = Number(stats.size);
+  } else if (header.type === 'symlink') {
+    header.linkname = await readlink(fullPath);
+  } else if (header.type === 'char' || header.type === 'block') {
+    header.devmajor = deviceMajor(stats.rdev);
+    header.devminor = deviceMinor(stats.rdev);
+  }
+
+  if (options.xattrs !== false) header.xattrs = readXattrs(fullPath);
+  return header;
+}
+
+function entryType(stats: BigIntStats, name: string): TarEntryType {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isSymbolicLink()) return 'symlink';
+  if (stats.isCharacterDevice()) return 'char';
+  if (stats.isBlockDevice()) return 'block';
+  if (stats.isFIFO()) return 'fifo';
+  throw new LayerError('UNSUPPORTED_ENTRY', `"${name}" is a socket, which a layer cannot hold`, {
+    hint: 'Remove the socket or leave it out of the change set.',
+  });
+}
+
+/** Splits a Linux dev_t the way glibc's major() does. */
+function deviceMajor(rdev: bigint): number {
+  return Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+}
+
+/** Splits a Linux dev_t the way glibc's minor() does. */
+function deviceMinor(rdev: bigint): number {
+  return Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+}
+
+async function readSmallContent(fullPath: string, name: string, size: number): Promise<Buffer> {
+  const content = await readFile(fullPath);
+  if (content.length !== size)
+    throw fileChanged(name, fullPath, content.length < size ? 'shrank' : 'grew');
+  return content;
+}
+
+/** Streams exactly `size` bytes of a file, failing if it shrank or grew since it was stat'ed. */
+async function* readContent(fullPath: string, name: string, size: number): AsyncGenerator<Buffer> {
+  const handle = await open(fullPath, 'r');
+  try {
+    let remaining = size;
+    while (remaining > 0) {
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) throw fileChanged(name, fullPath, 'shrank');
+      remaining -= bytesRead;
+      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+    }
+    const probe = Buffer.alloc(1);
+    if ((await handle.read(probe, 0, 1, null)).bytesRead !== 0)
+      throw fileChanged(name, fullPath, 'grew');
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileChanged(name: string, fullPath: string, how: string): LayerError {
+  return new LayerError(
+    'FILE_CHANGED',
+    `"${name}" (${fullPath}) ${how} while it was being written to the layer`,
+    {
+      hint: 'Make sure nothing writes to the root filesystem while a layer is written.',
+    },
+  );
+}
+
+/** Joins small header and padding pieces into larger chunks so the stream moves fewer, bigger buffers. */
+class ChunkCollector {
+  private pieces: Buffer[] = [];
+  private bytes = 0;
+
+  *add(piece: Buffer): Generator<Buffer> {
+    if (piece.length === 0) return;
+    this.pieces.push(piece);
+    this.bytes += piece.length;
+    if (this.bytes >= OUTPUT_CHUNK) yield* this.flush();
+  }
+
+  *flush(): Generator<Buffer> {
+    if (this.bytes === 0) return;
+    const chunk =
+      this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.bytes);
+    this.pieces = [];
+    this.bytes = 0;
+    yield chunk;
+  }
+}

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Readable, type Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import { createDigestStream, layerMediaType } from '@kiln/oci-spec';
+
+import type { ChangeSet } from './change-set.js';
+import { LayerError } from './errors.js';
+import { zstdCompressor } from './external-filter.js';
+import { ParallelGzip } from './gzip-parallel.js';
+import type { OwnerNames } from './owner-names.js';
+import { tarStream } from './tar-writer.js';
+
+/** How {@link writeLayer} encodes and compresses a layer. */
+export interface WriteLayerOptions {
+  /** Default 'gzip'. */
+  compression?: 'gzip' | 'zstd' | 'none';
+  /** gzip 0-9 (default 6) or zstd 1-22 (default 3). */
+  level?: number;
+  /** Sets every mtime to `sourceDateEpoch` (or 0), so the same files give the same digest. */
+  reproducible?: boolean;
+  /** Seconds since the epoch used as the fixed mtime in reproducible mode (SOURCE_DATE_EPOCH). */
+  sourceDateEpoch?: number;
+  /** Media type family of the result: 'oci' (default) or 'docker'. */
+  mediaTypeFamily?: 'oci' | 'docker';
+  /** Names written to the uname and gname fields, by id; see `readOwnerNames`. */
+  ownerNames?: OwnerNames;
+  /** Store extended attributes as PAX `SCHILY.xattr.*` records (default true). */
+  xattrs?: boolean;
+  /** Blocks gzip compresses at once (default twice the core count). */
+  concurrency?: number;
+}
+
+/** What {@link writeLayer} wrote: `digest` and `size` are of the blob, `diffId` and `uncompressedSize` of the tar. */
+export interface LayerResult {
+  mediaType: string;
+  digest: string;
+  size: number;
+  diffId: string;
+  uncompressedSize: number;
+}
+
+/**
+ * Writes a change set as a layer blob at `destPath`. The tar is produced, hashed, compressed and
+ * hashed again in one streaming pass into a temporary file beside `destPath`, which is renamed
+ * into place only when everything succeeded.
+ */
+export async function writeLayer(
+  changeSet: ChangeSet,
+  destPath: string,
+  options: WriteLayerOptions = {},
+): Promise<LayerResult> {
+  const compression = options.compression ?? 'gzip';
+  const mediaType = layerMediaType(compression, options.mediaTypeFamily ?? 'oci');
+  const fixedMtimeNs = options.reproducible
+    ? BigInt(checkEpoch(options.sourceDateEpoch ?? 0)) * 1_000_000_000n
+    : undefined;
+
+  const tar = Readable.from(
+    tarStream(changeSet, { fixedMtimeNs, ownerNames: options.ownerNames, xattrs: options.xattrs }),
+    {
+      objectMode: false,
+    },
+  );
+  const uncompressed = createDigestStream();
+  const compressed = createDigestStream();
+  const temporary = path.join(
+    path.dirname(destPath),
+    `.${path.basename(destPath)}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+
+  try {
+    if (compression === 'none') {
+      await pipeline(tar, uncompressed, createWriteStream(temporary, { flags: 'wx' }));
+    } else {
+      const { stream, exited } = compressorFor(compression, options);
+      await Promise.all([
+        pipeline(
+          tar,
+          uncompressed,
+          stream,
+          compressed,
+          createWriteStream(temporary, { flags: 'wx' }),
+        ),
+        exited,
+      ]);
+    }
+    await rename(temporary, destPath);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    if (error instanceof LayerError) throw error;
+    throw new LayerError(
+      'WRITE_FAILED',
+      `writing the layer to ${destPath} failed: ${(error as Error).message}`,
+      {
+        hint: 'Check that the destination directory exists and is writable, and that the disk has room.',
+        cause: error,
+      },
+    );
+  }
+
+  const diffId = uncompressed.digest();
+  return {
+    mediaType,
+    digest: compression === 'none' ? diffId : compressed.digest(),
+    size: compression === 'none' ? uncompressed.size : compressed.size,
+    diffId,
+    uncompressedSize: uncompressed.size,
+  };
+}
+
+function compressorFor(
+  compression: 'gzip' | 'zstd',
+  options: WriteLayerOptions,
+): { stream: Duplex; exited: Promise<void> } {
+  if (compression === 'zstd') {
+    const level = options.level ?? 3;
+    if (!Number.isInteger(level) || level < 1 || level > 22) throw invalidLevel(level, '1 to 22');
+    return zstdCompressor(level);
+  }
+  const level = options.level ?? 6;
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw invalidLevel(level, '0 to 9');
+  const concurrency = options.concurrency ?? availableParallelism() * 2;
+  return { stream: new ParallelGzip({ level, concurrency }), exited: Promise.resolve() };
+}
+
+function invalidLevel(level: number, range: string): LayerError {
+  return new LayerError('INVALID_OPTION', `invalid compression level ${level}`, {
+    hint: `Use a whole number from ${range}.`,
+  });
+}
+
+function checkEpoch(epoch: number): number {
+  if (!Number.isSafeInteger(epoch) || epoch < 0) {
+    throw new LayerError('INVALID_OPTION', `invalid sourceDateEpoch ${epoch}`, {
+      hint: 'Give whole seconds since 1970-01-01 UTC, as SOURCE_DATE_EPOCH does.',
+    });
+  }
+  return epoch;
+}
