@@ -1,5 +1,18 @@
+export { createSnapshotter } from './create-snapshotter.js';
+export type { CreateSnapshotterOptions, SnapshotterEvent } from './create-snapshotter.js';
+export type { Snapshotter } from './snapshotter.js';
 export { WalkSnapshotter } from './walk-snapshotter.js';
 export type { SnapshotChangeSet } from './walk-snapshotter.js';
+export { OverlaySnapshotter } from './overlay/overlay-snapshotter.js';
+export type {
+  OverlayPrepareOptions,
+  OverlaySnapshotterOptions,
+  PreparedOverlay,
+} from './overlay/overlay-snapshotter.js';
+export { LayeredOverlaySnapshotter } from './overlay/layered-overlay.js';
+export { probeOverlay } from './overlay/probe.js';
+export type { OverlayProbe } from './overlay/probe.js';
+export { changeSetFromUpperDir } from './overlay/upper-changes.js';
 export { takeSnapshot, DEFAULT_RACY_MARGIN_NS } from './snapshot.js';
 export type { Snapshot, SnapshotOptions } from './snapshot.js';
 export { diffSnapshots } from './diff.js';

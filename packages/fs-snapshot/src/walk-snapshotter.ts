@@ -3,6 +3,7 @@ import { diffSnapshots } from './diff.js';
 import { SnapshotError } from './errors.js';
 import { findHardlinkGroups } from './hardlinks.js';
 import { takeSnapshot } from './snapshot.js';
+import type { Snapshotter } from './snapshotter.js';
 import type { Snapshot, SnapshotOptions } from './snapshot.js';
 
 /** A change set with the hardlink groups among its added paths. */
@@ -15,7 +16,8 @@ export interface SnapshotChangeSet extends ChangeSet {
  * Finds changes in a root filesystem by walking it and comparing stat records with the last
  * baseline. Works on any file system; its cost grows with the size of the tree.
  */
-export class WalkSnapshotter {
+export class WalkSnapshotter implements Snapshotter {
+  readonly kind = 'walk';
   readonly root: string;
   readonly #options: SnapshotOptions;
   #baseline: Snapshot | undefined;
@@ -42,6 +44,16 @@ export class WalkSnapshotter {
     const entries = diffSnapshots(before, after, this.#options);
     this.#baseline = after;
     return { root: this.root, entries, hardlinks: findHardlinkGroups(after, entries) };
+  }
+
+  /** The tree that steps write into: the root itself. */
+  get rootfs(): string {
+    return this.root;
+  }
+
+  /** Drops the baseline; the tree itself is left as it is. */
+  async release(): Promise<void> {
+    this.#baseline = undefined;
   }
 
   /** The last baseline, or undefined before `init()`. */

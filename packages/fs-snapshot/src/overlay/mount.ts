@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { SnapshotError } from '../errors.js';
+
+/** The directories of one overlay mount; `lowerDirs` are listed lowest first, as image layers are. */
+export interface OverlayMountSpec {
+  lowerDirs: string[];
+  upperDir: string;
+  workDir: string;
+  mergedDir: string;
+  /**
+   * Directory against which relative lower, upper and work paths are resolved. The kernel takes
+   * at most one page (4096 bytes) of mount options, so short relative names fit more layers.
+   */
+  cwd?: string;
+}
+
+// Overlay features that store state in xattrs of the upper dir instead of plain files
+// (metacopy: data left in a lower layer; redirect_dir: renamed directories) are turned off,
+// so that the upper directory alone contains every changed file's content.
+const FIXED_OPTIONS = 'redirect_dir=off,metacopy=off,index=off';
+
+/** Mounts an overlay file system with mount(8); raises `OVERLAY_MOUNT_FAILED` with its output. */
+export async function mountOverlay(spec: OverlayMountSpec): Promise<void> {
+  if (spec.lowerDirs.length === 0) {
+    throw new SnapshotError(
+      'OVERLAY_MOUNT_FAILED',
+      `no lower directory for the overlay at ${spec.mergedDir}`,
+      {
+        hint: 'Pass at least one lower directory; an empty one will do for an image from scratch.',
+      },
+    );
+  }
+  for (const dir of [...spec.lowerDirs, spec.upperDir, spec.workDir]) checkOptionPath(dir);
+  // overlayfs lists the top layer first.
+  const lower = [...spec.lowerDirs].reverse().join(':');
+  const options = `lowerdir=${lower},upperdir=${spec.upperDir},workdir=${spec.workDir},${FIXED_OPTIONS}`;
+  await runTool(
+    'mount',
+    ['-t', 'overlay', 'overlay', '-o', options, spec.mergedDir],
+    spec.cwd,
+  ).catch((error: unknown) => {
+    throw new SnapshotError(
+      'OVERLAY_MOUNT_FAILED',
+      `failed to mount an overlay at ${spec.mergedDir}: ${messageOf(error)}`,
+      {
+        hint: 'Overlay mounts need root (or CAP_SYS_ADMIN) and an upper directory on a file system other than overlayfs; use the walk snapshotter otherwise.',
+        cause: error,
+      },
+    );
+  });
+}
+
+/**
+ * Unmounts `mergedDir`, retrying a few times while it is busy, because a process of the last step
+ * may still be exiting. Raises `OVERLAY_UNMOUNT_FAILED` when it stays mounted.
+ */
+export async function unmount(mergedDir: string): Promise<void> {
+  const attempts = 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runTool('umount', [mergedDir]);
+      return;
+    } catch (error) {
+      if (attempt >= attempts) {
+        throw new SnapshotError(
+          'OVERLAY_UNMOUNT_FAILED',
+          `failed to unmount ${mergedDir}: ${messageOf(error)}`,
+          {
+            hint: 'Stop the processes that still use the directory (see `fuser -m`), then unmount it by hand.',
+            cause: error,
+          },
+        );
+      }
+      await sleep(20 * attempt);
+    }
+  }
+}
+
+function checkOptionPath(path: string): void {
+  // mount(8) splits options at commas and overlayfs splits lowerdir at colons.
+  if (/[,:\\]/.test(path)) {
+    throw new SnapshotError(
+      'OVERLAY_MOUNT_FAILED',
+      `overlay directory ${JSON.stringify(path)} contains ',', ':' or '\\'`,
+      {
+        hint: 'Choose a work directory whose path has none of these characters.',
+      },
+    );
+  }
+}
+
+function runTool(command: string, args: string[], cwd?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd }, (error, _stdout, stderr) => {
+      if (error === null) resolve();
+      else reject(Object.assign(error, { stderr: String(stderr).trim() }));
+    });
+  });
+}
+
+function messageOf(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const { stderr, message } = error as { stderr?: unknown; message?: unknown };
+    if (typeof stderr === 'string' && stderr !== '') return stderr;
+    if (typeof message === 'string') return message;
+  }
+  return String(error);
+}
