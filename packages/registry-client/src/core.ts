@@ -1,0 +1,57 @@
+import type { ImageReference } from '@kiln/oci-spec';
+
+import { RegistryError } from './errors.js';
+import type { RegistryEvent } from './events.js';
+import type { RegistryHttp } from './http.js';
+import type { Limiter } from './limit.js';
+import type { Direction, Endpoint, Transport } from './transport.js';
+
+/** What the pull and push operations share inside one client. */
+export interface ClientCore {
+  http: RegistryHttp;
+  transport: Transport;
+  limiter: Limiter;
+  emit: (event: RegistryEvent) => void;
+  chunkSize: number | undefined;
+  /** Index of the endpoint that last served each `registry/repository` pull, tried first next time. */
+  preferredEndpoint: Map<string, number>;
+}
+
+/**
+ * Runs `operation` on each endpoint for the reference in turn (mapped hosts and mirrors first,
+ * then the registry itself) until one succeeds, and remembers which one did.
+ */
+export async function withEndpoints<T>(
+  core: ClientCore,
+  reference: ImageReference,
+  direction: Direction,
+  operation: (endpoint: Endpoint) => Promise<T>,
+): Promise<T> {
+  const endpoints = core.transport.endpoints(reference.registry, reference.repository, direction);
+  const key = reference.name();
+  const preferred = core.preferredEndpoint.get(key) ?? 0;
+  const order = [...endpoints.keys()].sort((a, b) =>
+    a === preferred ? -1 : b === preferred ? 1 : a - b,
+  );
+
+  let lastError: unknown;
+  for (const [position, index] of order.entries()) {
+    const endpoint = endpoints[index]!;
+    try {
+      const result = await operation(endpoint);
+      if (direction === 'pull') core.preferredEndpoint.set(key, index);
+      return result;
+    } catch (error) {
+      lastError = error;
+      const next = order[position + 1];
+      if (next === undefined || !(error instanceof RegistryError)) break;
+      core.emit({
+        type: 'fallback',
+        from: endpoint.host,
+        to: endpoints[next]!.host,
+        reason: error.message,
+      });
+    }
+  }
+  throw lastError;
+}

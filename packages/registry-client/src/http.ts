@@ -1,0 +1,276 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { Dispatcher } from 'undici';
+
+import type { Authenticator } from './auth.js';
+import { errorFromResponse, RegistryError } from './errors.js';
+import type { RegistryEvent } from './events.js';
+import type { RetryPolicy } from './retry.js';
+import {
+  errorCodeOf,
+  isRetryableNetworkError,
+  isRetryableStatus,
+  parseRetryAfter,
+  retryDelay,
+} from './retry.js';
+import type { Endpoint } from './transport.js';
+
+export type RequestBody = string | Uint8Array | Readable;
+
+export interface RegistryRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** A path such as `/v2/NAME/manifests/TAG`, or an absolute URL from a Location header. */
+  target: string;
+  headers?: Record<string, string>;
+  /** Called once per attempt, so a stream body can be opened again for a retry. */
+  body?: () => RequestBody | Promise<RequestBody>;
+  scopes: string[];
+  /** Statuses returned to the caller; any other is raised as a RegistryError. */
+  expect: number[];
+  /** Retry on 429, 5xx and connection resets. Off for requests whose failure leaves server state unknown. */
+  retry?: boolean;
+  /** Follow redirects (GET and HEAD only); Authorization is dropped when the host changes. */
+  followRedirects?: boolean;
+  /** For error messages: what was requested, such as "manifest latest". */
+  what: string;
+  digest?: string;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  /** URL the response came from, after redirects. */
+  url: URL;
+}
+
+const MAX_REDIRECTS = 5;
+const MAX_AUTH_ATTEMPTS = 2;
+// Enough of an error body to read the spec's error envelope.
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+export function headerValue(
+  headers: RegistryResponse['headers'],
+  name: string,
+): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Sends registry requests with authentication, retries with backoff, and typed errors. */
+export class RegistryHttp {
+  readonly #auth: Authenticator;
+  readonly #policy: RetryPolicy;
+  readonly #userAgent: string;
+  readonly #emit: (event: RegistryEvent) => void;
+
+  constructor(
+    auth: Authenticator,
+    policy: RetryPolicy,
+    userAgent: string,
+    emit: (event: RegistryEvent) => void,
+  ) {
+    this.#auth = auth;
+    this.#policy = policy;
+    this.#userAgent = userAgent;
+    this.#emit = emit;
+  }
+
+  get policy(): RetryPolicy {
+    return this.#policy;
+  }
+
+  async request(endpoint: Endpoint, request: RegistryRequest): Promise<RegistryResponse> {
+    let url = new URL(request.target, `${endpoint.origin}/`);
+    let attempt = 0;
+    let authAttempts = 0;
+    let redirects = 0;
+    for (;;) {
+      const sameHost = url.origin === endpoint.origin;
+      const authContext = {
+        host: endpoint.host,
+        origin: endpoint.origin,
+        dispatcher: endpoint.dispatcher,
+        scopes: request.scopes,
+      };
+      const authorization = sameHost ? await this.#auth.authorization(authContext) : undefined;
+      const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...request.headers };
+      if (authorization !== undefined) headers.authorization = authorization;
+
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await endpoint.dispatcher.request({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: request.method,
+          headers,
+          body: request.body === undefined ? undefined : await request.body(),
+        });
+      } catch (error) {
+        if (
+          request.retry !== false &&
+          isRetryableNetworkError(error) &&
+          attempt < this.#policy.retries
+        ) {
+          attempt++;
+          await this.#wait(
+            request,
+            url,
+            attempt,
+            undefined,
+            `network error ${errorCodeOf(error) ?? (error as Error).message}`,
+          );
+          continue;
+        }
+        throw networkError(error, request, endpoint);
+      }
+
+      const status = response.statusCode;
+      if (status === 401 && sameHost && authAttempts < MAX_AUTH_ATTEMPTS) {
+        authAttempts++;
+        await response.body.dump();
+        const challenge = headerValue(response.headers, 'www-authenticate');
+        if (await this.#auth.onUnauthorized(authContext, challenge, authorization)) continue;
+        throw errorFromResponse({
+          method: request.method,
+          status,
+          body: '',
+          registry: endpoint.host,
+          repository: endpoint.repository,
+          digest: request.digest,
+          what: request.what,
+        });
+      }
+
+      if (request.followRedirects && status >= 300 && status < 400 && status !== 304) {
+        const location = headerValue(response.headers, 'location');
+        await response.body.dump();
+        if (location === undefined || redirects >= MAX_REDIRECTS) {
+          throw new RegistryError(
+            'INVALID_RESPONSE',
+            `${request.method} ${request.what} on ${endpoint.host}/${endpoint.repository}: too many redirects or a redirect without Location`,
+            {
+              registry: endpoint.host,
+              repository: endpoint.repository,
+              digest: request.digest,
+              status,
+            },
+          );
+        }
+        redirects++;
+        url = new URL(location, url);
+        continue;
+      }
+
+      if (request.expect.includes(status)) {
+        return { status, headers: response.headers, body: response.body, url };
+      }
+
+      if (request.retry !== false && isRetryableStatus(status) && attempt < this.#policy.retries) {
+        attempt++;
+        await response.body.dump();
+        const retryAfter = parseRetryAfter(headerValue(response.headers, 'retry-after'));
+        await this.#wait(request, url, attempt, retryAfter, `HTTP ${status}`);
+        continue;
+      }
+
+      const body = await readLimited(response.body, ERROR_BODY_LIMIT);
+      throw errorFromResponse({
+        method: request.method,
+        status,
+        body,
+        registry: endpoint.host,
+        repository: endpoint.repository,
+        digest: request.digest,
+        what: request.what,
+      });
+    }
+  }
+
+  async #wait(
+    request: RegistryRequest,
+    url: URL,
+    attempt: number,
+    retryAfterMs: number | undefined,
+    reason: string,
+  ): Promise<void> {
+    const delayMs = retryDelay(this.#policy, attempt, retryAfterMs);
+    this.#emit({
+      type: 'retry',
+      method: request.method,
+      target: `${url.host}${url.pathname}`,
+      attempt,
+      delayMs,
+      reason,
+    });
+    await sleep(delayMs);
+  }
+
+  /** Waits before a retry that the caller runs itself, such as restarting a blob upload. */
+  async backoff(what: string, target: string, attempt: number, reason: string): Promise<void> {
+    const delayMs = retryDelay(this.#policy, attempt);
+    this.#emit({ type: 'retry', method: what, target, attempt, delayMs, reason });
+    await sleep(delayMs);
+  }
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const buffer = chunk as Buffer;
+      chunks.push(buffer);
+      size += buffer.length;
+      if (size >= limit) {
+        body.destroy();
+        break;
+      }
+    }
+  } catch {
+    // A truncated error body still says what it can.
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+const TLS_CODES =
+  /^(?:ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_SSL_)/;
+
+/** Turns a thrown transport error into a RegistryError that names the host and what failed. */
+export function networkError(
+  error: unknown,
+  request: Pick<RegistryRequest, 'method' | 'what' | 'digest'>,
+  endpoint: Endpoint,
+): RegistryError {
+  const code = errorCodeOf(error) ?? '';
+  const where = `${endpoint.host}/${endpoint.repository}`;
+  const message = (error as Error).message;
+  if (TLS_CODES.test(code) || /certificate|ssl|tls/i.test(message)) {
+    return new RegistryError(
+      'TLS_ERROR',
+      `${request.method} ${request.what} on ${where} failed: TLS error ${code || message}`,
+      {
+        hint: "Trust the registry's CA (registryCertificates), or use skipTlsVerify or insecure for a test registry.",
+        registry: endpoint.host,
+        repository: endpoint.repository,
+        digest: request.digest,
+        cause: error,
+      },
+    );
+  }
+  const timeout = /TIMEOUT/.test(code);
+  return new RegistryError(
+    timeout ? 'TIMEOUT' : 'NETWORK_ERROR',
+    `${request.method} ${request.what} on ${where} failed: ${timeout ? 'timed out' : 'network error'} ${code || message}`,
+    {
+      hint: timeout
+        ? 'The registry is slow or unreachable; retry later or raise timeoutMs.'
+        : `Check that ${endpoint.origin} is reachable.`,
+      registry: endpoint.host,
+      repository: endpoint.repository,
+      digest: request.digest,
+      cause: error,
+    },
+  );
+}

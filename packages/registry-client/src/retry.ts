@@ -1,0 +1,91 @@
+import type { RetryOptions } from './options.js';
+
+export interface RetryPolicy {
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export function retryPolicy(option: number | RetryOptions | undefined): RetryPolicy {
+  const options = typeof option === 'number' ? { retries: option } : (option ?? {});
+  return {
+    retries: options.retries ?? 5,
+    baseDelayMs: options.baseDelayMs ?? 250,
+    maxDelayMs: options.maxDelayMs ?? 30_000,
+  };
+}
+
+/** Statuses worth retrying: rate limiting and server-side failures that may be transient. */
+export function isRetryableStatus(status: number): boolean {
+  return (
+    status === 408 ||
+    status === 429 ||
+    status === 500 ||
+    status === 502 ||
+    status === 503 ||
+    status === 504
+  );
+}
+
+// Socket-level failures after a connection was made, and undici's timeout and socket errors.
+const RETRYABLE_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
+
+/** Whether a thrown network error is worth retrying. A refused connection is not: the host is down. */
+export function isRetryableNetworkError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (code !== undefined && RETRYABLE_ERROR_CODES.has(code)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/** Returns the code of the first error in the cause chain that has one. */
+export function errorCodeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** Parses Retry-After (seconds or an HTTP date) into milliseconds, or undefined. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/**
+ * Returns the delay before retry number `attempt` (1-based): exponential backoff with jitter,
+ * or the server's Retry-After when it gave one, both capped at `maxDelayMs`.
+ */
+export function retryDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterMs?: number,
+  random = Math.random,
+): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxDelayMs);
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  // "Equal jitter": half the ceiling is fixed and half random, so clients that failed together spread out.
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
