@@ -1,0 +1,227 @@
+import { DockerfileParseError, type SourceLocation } from '../errors.js';
+import { ShellExpansionError } from '../shell/errors.js';
+import { DirectiveReader, type Directive } from './directives.js';
+import { HEREDOC_INSTRUCTIONS, heredocsFromLine } from './heredoc.js';
+import { LINE_PARSERS, type LineContext } from './line-parsers.js';
+import { createNode, type Heredoc, type Node } from './node.js';
+import { splitCommand } from './split-command.js';
+
+/** A problem the low-level parser tolerates but reports (such as empty continuation lines). */
+export interface SyntaxWarning {
+  rule: 'NoEmptyContinuation';
+  message: string;
+  location: SourceLocation;
+}
+
+export interface AstResult {
+  /** The root node; `children` are the instructions in order. */
+  root: Node;
+  directives: Directive[];
+  escapeToken: string;
+  warnings: SyntaxWarning[];
+}
+
+const LEADING_SPACE = /^\p{White_Space}+/u;
+const COMMENT = /^#/;
+
+function trimNewline(line: string): string {
+  return line.replace(/[\r\n]+$/, '');
+}
+
+function isComment(line: string): boolean {
+  return COMMENT.test(trimNewline(line).replace(LEADING_SPACE, ''));
+}
+
+function isEmptyLine(line: string): boolean {
+  return trimNewline(line).replace(LEADING_SPACE, '') === '';
+}
+
+// Splits the text into lines that keep their `\n`, as a scanner reading a stream would.
+function splitLines(text: string): string[] {
+  const lines = text.match(/[^\n]*\n|[^\n]+$/g);
+  return lines ?? [];
+}
+
+class LineCursor {
+  /** Number of lines consumed so far, so also the 1-based number of the last one. */
+  line = 0;
+
+  constructor(private readonly lines: string[]) {}
+
+  hasNext(): boolean {
+    return this.line < this.lines.length;
+  }
+
+  take(): string {
+    const value = this.lines[this.line] as string;
+    this.line++;
+    return value;
+  }
+}
+
+/**
+ * Parses Dockerfile text into BuildKit's low-level tree: directives, comments, line
+ * continuations, the escape character, heredoc bodies and per-instruction argument grammars.
+ * Unknown instruction names are kept (the typed layer rejects them).
+ */
+export function parseAst(text: string): AstResult {
+  const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const cursor = new LineCursor(splitLines(source));
+  const directives = new DirectiveReader();
+  const root = createNode('');
+  const warnings: SyntaxWarning[] = [];
+  let comments: string[] = [];
+
+  // A line continues when it ends in the escape character (trailing blanks allowed), unless
+  // that character is itself escaped.
+  const continuation = (): RegExp => {
+    const token = escapeRegex(directives.escapeToken);
+    return new RegExp(`([^${token}])${token}[ \\t]*$|^${token}[ \\t]*$`);
+  };
+
+  while (cursor.hasNext()) {
+    const physical = cursor.take();
+    const lineNumber = cursor.line;
+    if (isComment(physical)) {
+      const comment = trimNewline(physical).replace(LEADING_SPACE, '').slice(1).trim();
+      comments = comment === '' ? [] : [...comments, comment];
+    }
+    const stripped = trimNewline(physical).replace(LEADING_SPACE, '');
+    directives.read(stripped, lineNumber);
+    let first = isComment(physical) ? '' : stripped;
+
+    const startLine = lineNumber;
+    let ended = !continuation().test(first);
+    if (!ended) first = first.replace(continuation(), '$1');
+    if (ended && first.length === 0) continue;
+
+    let logical = first;
+    let emptyContinuation = false;
+    while (!ended && cursor.hasNext()) {
+      const raw = cursor.take();
+      directives.read(trimNewline(raw), cursor.line);
+      if (isComment(raw)) continue;
+      if (isEmptyLine(raw)) {
+        emptyContinuation = true;
+        continue;
+      }
+      let part = trimNewline(raw);
+      ended = !continuation().test(part);
+      if (!ended) part = part.replace(continuation(), '$1');
+      logical += part;
+    }
+
+    if (emptyContinuation) {
+      warnings.push({
+        rule: 'NoEmptyContinuation',
+        message: `Empty continuation line found in: ${logical}`,
+        location: { startLine: cursor.line, endLine: cursor.line },
+      });
+    }
+
+    const context: LineContext = { escapeToken: directives.escapeToken };
+    const node = withLines(() => nodeFromLine(logical, context), startLine, cursor.line);
+    if (canContainHeredoc(node) && logical.includes('<<')) {
+      const headers = withLines(() => heredocsFromLine(logical), startLine, cursor.line);
+      for (const header of headers) node.heredocs.push(readHeredocBody(cursor, header, startLine));
+    }
+    node.startLine = startLine;
+    node.endLine = cursor.line;
+    node.prevComment = comments;
+    root.children.push(node);
+    comments = [];
+  }
+
+  if (root.children.length === 0) {
+    throw new DockerfileParseError('file with no instructions', {
+      code: 'EMPTY_DOCKERFILE',
+      hint: 'Add at least a FROM instruction.',
+      location: { startLine: Math.max(cursor.line, 1), endLine: Math.max(cursor.line, 1) },
+    });
+  }
+  root.startLine = root.children[0]?.startLine ?? 0;
+  root.endLine = cursor.line;
+  return { root, directives: directives.directives, escapeToken: directives.escapeToken, warnings };
+}
+
+function escapeRegex(token: string): string {
+  return token.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
+
+function withLines<T>(run: () => T, startLine: number, endLine: number): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof DockerfileParseError) {
+      throw error.location === undefined ? error.locate({ startLine, endLine }) : error;
+    }
+    if (error instanceof ShellExpansionError) {
+      throw new DockerfileParseError(error.message, {
+        code: 'DOCKERFILE_SYNTAX',
+        hint: 'Check the quotes and the heredoc delimiter on this line.',
+        location: { startLine, endLine },
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function readHeredocBody(
+  cursor: LineCursor,
+  header: Omit<Heredoc, 'content'>,
+  startLine: number,
+): Heredoc {
+  let content = '';
+  while (cursor.hasNext()) {
+    const raw = cursor.take();
+    let candidate = trimNewline(raw);
+    if (header.chomp) candidate = candidate.replace(/^\t+/, '');
+    if (candidate === header.name) return { ...header, content };
+    content += raw;
+  }
+  throw new DockerfileParseError('unterminated heredoc', {
+    code: 'DOCKERFILE_SYNTAX',
+    hint: `End the here-document with a line containing only "${header.name}".`,
+    location: { startLine, endLine: cursor.line },
+  });
+}
+
+function canContainHeredoc(node: Node): boolean {
+  let target = node;
+  if (node.value === 'onbuild' && node.next?.children[0] !== undefined)
+    target = node.next.children[0];
+  return HEREDOC_INSTRUCTIONS.has(target.value) && !target.json;
+}
+
+/** Builds the node of one logical line: name, flags, then the instruction's argument grammar. */
+export function nodeFromLine(line: string, context: LineContext): Node {
+  const { keyword, flags, rest } = splitCommand(line);
+  const name = keyword.toLowerCase();
+  const node = createNode(name);
+  node.keyword = keyword;
+  node.original = line;
+  node.flags = flags;
+
+  if (name === 'onbuild') {
+    if (rest !== '') {
+      const child = nodeFromLine(rest, context);
+      const holder = createNode('');
+      holder.children.push(child);
+      node.next = holder;
+    }
+    return node;
+  }
+
+  const parser = LINE_PARSERS[name];
+  if (parser === undefined) {
+    // Unknown instructions keep an empty argument, as BuildKit's parser does; the typed
+    // layer reports them.
+    node.next = createNode('');
+    return node;
+  }
+  const parsed = parser(rest, context, name);
+  node.next = parsed.next;
+  node.json = parsed.json ?? false;
+  return node;
+}

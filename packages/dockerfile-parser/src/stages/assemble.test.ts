@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { DockerfileParseError } from '../errors.js';
+import { expandInstruction } from '../instructions/expand.js';
+import { parseDockerfile } from './assemble.js';
+
+const linuxAmd64 = { os: 'linux', architecture: 'amd64' };
+
+describe('parseDockerfile stages', () => {
+  it('parses a simple file into typed instructions', () => {
+    const parsed = parseDockerfile(
+      [
+        'FROM busybox:1.36',
+        'ENV A=1 B="two words"',
+        'WORKDIR /app',
+        'COPY --chown=1:1 a.txt b.txt ./',
+        'RUN echo hi && echo there',
+        'RUN ["echo", "exec"]',
+        'LABEL org.opencontainers.image.title=demo',
+        'USER nobody',
+        'EXPOSE 8080/tcp 53/udp',
+        'ARG VERSION=1.0',
+        'ENTRYPOINT ["/bin/sh", "-c"]',
+        'CMD ["echo hello"]',
+      ].join('\n'),
+      { platform: linuxAmd64 },
+    );
+    expect(parsed.stages).toHaveLength(1);
+    const [stage] = parsed.stages;
+    expect(stage?.from).toEqual({
+      image: 'busybox:1.36',
+      platform: undefined,
+      scratch: false,
+      stageRef: undefined,
+    });
+    expect(stage?.instructions.map((instruction) => instruction.kind)).toEqual([
+      'env',
+      'workdir',
+      'copy',
+      'run',
+      'run',
+      'label',
+      'user',
+      'expose',
+      'arg',
+      'entrypoint',
+      'cmd',
+    ]);
+    const copy = stage?.instructions[2];
+    expect(copy).toMatchObject({
+      kind: 'copy',
+      sources: ['a.txt', 'b.txt'],
+      destination: './',
+      chown: '1:1',
+      link: false,
+    });
+    expect(stage?.instructions[3]).toMatchObject({
+      kind: 'run',
+      command: { form: 'shell', command: 'echo hi && echo there' },
+    });
+    expect(stage?.instructions[4]).toMatchObject({
+      kind: 'run',
+      command: { form: 'exec', args: ['echo', 'exec'] },
+    });
+    expect(stage?.instructions[0]?.location).toEqual({
+      file: 'Dockerfile',
+      startLine: 2,
+      endLine: 2,
+    });
+    expect(parsed.target.index).toBe(0);
+  });
+
+  it('expands ENV values and removes quotes', () => {
+    const parsed = parseDockerfile('FROM scratch\nENV A=1 B="two $A"\n');
+    const env = parsed.stages[0]?.instructions[0];
+    if (env?.kind !== 'env') throw new Error('expected ENV');
+    expect(expandInstruction(env, { A: 'x' }).pairs).toEqual([
+      { key: 'A', value: '1' },
+      { key: 'B', value: 'two x' },
+    ]);
+  });
+
+  it('resolves global ARGs in FROM with build args', () => {
+    const text = 'ARG BASE=alpine\nARG TAG=3.20\nFROM ${BASE}:${TAG} AS base\nFROM base\n';
+    const parsed = parseDockerfile(text, { buildArgs: { TAG: '3.19' } });
+    expect(parsed.stages[0]?.from.image).toBe('alpine:3.19');
+    expect(parsed.stages[1]?.from.stageRef).toBe(0);
+    expect(parsed.stages[1]?.dependsOn).toEqual([0]);
+    expect(parsed.metaArgValues).toEqual({ BASE: 'alpine', TAG: '3.19' });
+  });
+
+  it('rejects unknown instructions with a hint', () => {
+    let caught: unknown;
+    try {
+      parseDockerfile('FROM scratch\n\nCOPPY a b\n', { fileName: 'build/Dockerfile' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(DockerfileParseError);
+    const error = caught as DockerfileParseError;
+    expect(error.message).toBe(
+      'build/Dockerfile:3: unknown instruction: COPPY (did you mean COPY?)',
+    );
+    expect(error.code).toBe('UNKNOWN_INSTRUCTION');
+    expect(error.snippet).toContain('>>> 3 | COPPY a b');
+  });
+});

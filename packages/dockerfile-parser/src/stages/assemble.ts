@@ -1,0 +1,196 @@
+import { parseAst } from '../ast/parse.js';
+import { DockerfileParseError } from '../errors.js';
+import { expandInstructionWithMatches } from '../instructions/expand.js';
+import { parseInstructionNode } from '../instructions/parse-instruction.js';
+import type { ArgInstruction, FromInstruction, Instruction } from '../instructions/types.js';
+import { ShellExpansionError } from '../shell/errors.js';
+import { processWord } from '../shell/lexer.js';
+import { lintDockerfile } from '../lint/check.js';
+import { defaultPlatform, platformArgs } from './platform-args.js';
+import type { ParsedDockerfile, ParseOptions, Stage } from './types.js';
+import { resolveBuildOrder, resolveDependencies } from './graph.js';
+
+function definedValues(values: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) if (value !== undefined) env[name] = value;
+  return env;
+}
+
+// Resolves the global ARGs in order: a build arg wins, else the default expanded with the
+// platform args and the earlier global ARGs.
+function resolveMetaArgs(
+  metaArgs: ArgInstruction[],
+  buildArgs: Readonly<Record<string, string>>,
+  predefined: Record<string, string>,
+  escapeToken: string,
+): Record<string, string | undefined> {
+  const values: Record<string, string | undefined> = {};
+  for (const instruction of metaArgs) {
+    const env = { ...predefined, ...definedValues(values) };
+    const expanded = expandInstructionWithMatches(instruction, env, { escapeToken }).instruction;
+    for (const arg of expanded.args) {
+      values[arg.name] = Object.hasOwn(buildArgs, arg.name) ? buildArgs[arg.name] : arg.value;
+    }
+  }
+  return values;
+}
+
+function expandFrom(
+  from: FromInstruction,
+  env: Record<string, string>,
+  escapeToken: string,
+): { image: string; platform?: string } {
+  try {
+    const image = processWord(from.image, env, { escapeToken }).result;
+    const platform =
+      from.platform === undefined
+        ? undefined
+        : processWord(from.platform, env, { escapeToken }).result;
+    if (image === '') {
+      throw new DockerfileParseError(`base name (${from.image}) should not be blank`, {
+        code: 'INVALID_ARGUMENT',
+        hint: 'Give the ARG used in FROM a default value or pass it with --build-arg.',
+        location: from.location,
+      });
+    }
+    return { image, platform };
+  } catch (error) {
+    if (!(error instanceof ShellExpansionError)) throw error;
+    throw new DockerfileParseError(error.message, {
+      code: 'EXPANSION_FAILED',
+      hint: 'Check the ${...} syntax in FROM.',
+      location: from.location,
+      cause: error,
+    });
+  }
+}
+
+function findTarget(stages: Stage[], target: string | undefined): Stage {
+  if (target === undefined || target === '') return stages[stages.length - 1] as Stage;
+  const wanted = target.toLowerCase();
+  const found = stages.find((stage) => stage.name === wanted);
+  if (found === undefined) {
+    const names = stages.flatMap((stage) => (stage.name === undefined ? [] : [stage.name]));
+    throw new DockerfileParseError(`target stage ${JSON.stringify(target)} could not be found`, {
+      code: 'UNKNOWN_STAGE',
+      hint:
+        names.length === 0
+          ? 'Name a stage with FROM image AS name.'
+          : `Stages are: ${names.join(', ')}.`,
+    });
+  }
+  return found;
+}
+
+/**
+ * Parses a Dockerfile into stages of typed instructions, with lint warnings beside them.
+ * Instructions come back raw; call `expandInstruction` with the stage's environment before
+ * using one. FROM lines are already resolved with the global ARGs (`Stage.from`).
+ * Throws only `DockerfileParseError`.
+ */
+export function parseDockerfile(text: string, options: ParseOptions = {}): ParsedDockerfile {
+  const file = options.fileName ?? 'Dockerfile';
+  try {
+    return parseUnchecked(text, options, file);
+  } catch (error) {
+    if (error instanceof DockerfileParseError) {
+      const location = error.location ?? { startLine: 1, endLine: 1 };
+      throw error.locate({ ...location, file: location.file ?? file }, text);
+    }
+    // Anything else is a bug in this package; wrap it so callers see one error type.
+    throw new DockerfileParseError(
+      `internal parser error: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        code: 'INTERNAL',
+        hint: 'This is a bug in the Dockerfile parser; please report it with the Dockerfile.',
+        location: { file, startLine: 1, endLine: 1 },
+        cause: error,
+      },
+    );
+  }
+}
+
+function parseUnchecked(text: string, options: ParseOptions, file: string): ParsedDockerfile {
+  const ast = parseAst(text);
+  const { escapeToken } = ast;
+  const target = options.platform ?? defaultPlatform();
+  const predefined = platformArgs(target, options.buildPlatform ?? target);
+  const buildArgs = options.buildArgs ?? {};
+
+  const metaArgs: ArgInstruction[] = [];
+  const stages: Stage[] = [];
+  let current: Stage | undefined;
+  for (const node of ast.root.children) {
+    const instruction = parseInstructionNode(node, file);
+    if (instruction.kind === 'from') {
+      current = startStage(stages.length, instruction);
+      stages.push(current);
+      continue;
+    }
+    if (current === undefined) {
+      if (instruction.kind === 'arg') {
+        metaArgs.push(instruction);
+        continue;
+      }
+      throw new DockerfileParseError('no build stage in current context', {
+        code: 'NO_STAGE',
+        hint: 'Start the Dockerfile with FROM (only ARG may come before the first FROM).',
+        location: instruction.location,
+      });
+    }
+    current.instructions.push(instruction);
+  }
+  if (stages.length === 0) {
+    throw new DockerfileParseError('no build stage in current context', {
+      code: 'NO_STAGE',
+      hint: 'Add a FROM instruction.',
+      location: { file, startLine: ast.root.endLine, endLine: ast.root.endLine },
+    });
+  }
+
+  const metaArgValues = resolveMetaArgs(metaArgs, buildArgs, predefined, escapeToken);
+  const fromEnv = { ...predefined, ...definedValues(metaArgValues) };
+  for (const stage of stages) {
+    const { image, platform } = expandFrom(stage.fromInstruction, fromEnv, escapeToken);
+    const stageRef = stages.findIndex(
+      (other) => other.index < stage.index && other.name === image.toLowerCase(),
+    );
+    stage.from = {
+      image,
+      platform,
+      scratch: image.toLowerCase() === 'scratch',
+      stageRef: stageRef < 0 ? undefined : stageRef,
+    };
+  }
+  resolveDependencies(stages, fromEnv, escapeToken);
+
+  const targetStage = findTarget(stages, options.target);
+  const buildOrder = resolveBuildOrder(stages, targetStage.index);
+  const parsed: ParsedDockerfile = {
+    directives: ast.directives,
+    escapeToken,
+    metaArgs,
+    metaArgValues,
+    platformArgs: predefined,
+    stages,
+    target: targetStage,
+    buildOrder,
+    warnings: [],
+    ast: ast.root,
+  };
+  parsed.warnings = lintDockerfile(parsed, ast.warnings, { file, buildArgs });
+  return parsed;
+}
+
+function startStage(index: number, from: FromInstruction): Stage {
+  return {
+    index,
+    name: from.stageName,
+    from: { image: from.image, scratch: false },
+    fromInstruction: from,
+    instructions: [] as Instruction[],
+    dependsOn: [],
+    imageDependencies: [],
+    location: from.location,
+  };
+}
