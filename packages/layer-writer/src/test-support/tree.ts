@@ -16,7 +16,7 @@ export interface TreeRecord {
   linkTarget?: string;
   rdev?: number;
   xattrs?: Record<string, string>;
-  /** Microseconds, because applying goes through a double of seconds (about 0.25 µs of precision). */
+  /** Whole microseconds, because libuv truncates the times it sets to microseconds. */
   mtimeUs?: bigint;
   inode?: string;
 }
@@ -24,7 +24,7 @@ export interface TreeRecord {
 /** Describes every entry under `root` (root excluded), keyed by relative path. */
 export async function describeTree(
   root: string,
-  options: { mtimes?: boolean } = {},
+  options: { mtimes?: boolean; contents?: boolean } = {},
 ): Promise<Record<string, TreeRecord>> {
   const result: Record<string, TreeRecord> = {};
   const inodes = new Map<bigint, string>();
@@ -55,10 +55,11 @@ export async function describeTree(
         gid: Number(stats.gid),
         size: stats.isFile() ? Number(stats.size) : 0,
       };
-      if (stats.isFile())
+      if (stats.isFile() && options.contents !== false) {
         record.sha256 = createHash('sha256')
           .update(await readFile(full))
           .digest('hex');
+      }
       if (stats.isSymbolicLink()) record.linkTarget = await readlink(full);
       if (stats.isCharacterDevice() || stats.isBlockDevice()) record.rdev = Number(stats.rdev);
       const xattrs = readXattrs(full);
@@ -66,8 +67,7 @@ export async function describeTree(
         record.xattrs = Object.fromEntries(
           [...xattrs].map(([key, value]) => [key, value.toString('hex')]),
         );
-      if (options.mtimes !== false && !stats.isSymbolicLink())
-        record.mtimeUs = stats.mtimeNs / 1000n;
+      if (options.mtimes !== false) record.mtimeUs = stats.mtimeNs / 1000n;
       if (stats.isFile() && stats.nlink > 1n) {
         const first = inodes.get(stats.ino);
         if (first === undefined) inodes.set(stats.ino, child);
@@ -79,6 +79,11 @@ export async function describeTree(
   }
   await walk('');
   return result;
+}
+
+/** Lists every path under `root` (root excluded), parents before children. */
+export async function listEntries(root: string): Promise<string[]> {
+  return Object.keys(await describeTree(root, { mtimes: false, contents: false }));
 }
 
 export function makeTempDir(prefix: string): Promise<string> {
