@@ -14,7 +14,9 @@ export type Fault =
   /** Forward, but cut the client connection after this many bytes of the response body. */
   | { kind: 'reset-response'; afterBytes: number }
   /** Wait before forwarding. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Forward, and add these headers to the response (for example `OCI-Chunk-Min-Length`). */
+  | { kind: 'headers'; headers: Record<string, string> };
 
 export interface FaultRule {
   method?: string;
@@ -112,7 +114,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       },
       (upstreamRes) => {
         entry.status = upstreamRes.statusCode;
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        const extra = fault?.kind === 'headers' ? fault.headers : {};
+        res.writeHead(upstreamRes.statusCode ?? 502, { ...upstreamRes.headers, ...extra });
         if (fault?.kind !== 'reset-response') {
           upstreamRes.pipe(res);
           return;

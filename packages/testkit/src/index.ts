@@ -32,3 +32,5 @@ export type {
   TokenScope,
 } from './token-server.js';
 export type { Fault, FaultProxy, FaultRule, ProxyLogEntry } from './fault-proxy.js';
+export { makeRandomImage } from './random-image.js';
+export type { BlobFile, RandomImage, RandomImageOptions } from './random-image.js';
