@@ -36,9 +36,15 @@ export class DockerfileParseError extends Error {
     if (options.location !== undefined) this.locate(options.location);
   }
 
-  /** Attaches a location (once) and rewrites the message as `FILE:LINE: detail`. */
+  /**
+   * Attaches a location (the first one given wins, but a missing file name is filled in) and
+   * rewrites the message as `FILE:LINE: detail`.
+   */
   locate(location: SourceLocation, source?: string): this {
     if (this.location === undefined) this.location = location;
+    else if (this.location.file === undefined && location.file !== undefined) {
+      this.location = { ...this.location, file: location.file };
+    }
     const where = this.location;
     this.message = `${where.file ?? 'Dockerfile'}:${where.startLine}: ${this.detail}`;
     if (source !== undefined && this.snippet === undefined)

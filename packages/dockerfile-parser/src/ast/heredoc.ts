@@ -39,6 +39,16 @@ export function parseHeredocWord(word: string): Omit<Heredoc, 'content'> | undef
   };
 }
 
+/** Like `parseHeredocWord`, but a word that does not lex (an open quote) is no heredoc. */
+export function tryParseHeredocWord(word: string): Omit<Heredoc, 'content'> | undefined {
+  try {
+    return parseHeredocWord(word);
+  } catch (error) {
+    if (error instanceof ShellExpansionError) return undefined;
+    throw error;
+  }
+}
+
 /** Finds every heredoc header on an instruction line, in order. */
 export function heredocsFromLine(line: string): Omit<Heredoc, 'content'>[] {
   let words: string[];

@@ -1,4 +1,4 @@
-import { chompHeredocContent, parseHeredocWord } from '../ast/heredoc.js';
+import { chompHeredocContent, tryParseHeredocWord } from '../ast/heredoc.js';
 import { nodeArguments, type Node } from '../ast/node.js';
 import { DockerfileParseError, type SourceLocation } from '../errors.js';
 import { parseGoDuration } from './duration.js';
@@ -202,7 +202,7 @@ function parseCopyOrAdd(request: ParseRequest): Instruction {
   const sources: string[] = [];
   const sourceContents: HeredocFile[] = [];
   for (const source of request.args.slice(0, -1)) {
-    const header = node.json ? undefined : parseHeredocWord(source);
+    const header = node.json ? undefined : tryParseHeredocWord(source);
     const inline =
       header === undefined ? undefined : heredocs.find((heredoc) => heredoc.name === header.name);
     if (inline !== undefined) sourceContents.push(inline);

@@ -104,3 +104,95 @@ describe('parseDockerfile stages', () => {
     expect(error.snippet).toContain('>>> 3 | COPPY a b');
   });
 });
+
+describe('parseDockerfile graph and target', () => {
+  const text = [
+    'FROM alpine AS base',
+    'FROM base AS deps',
+    'RUN --mount=type=bind,from=tools,target=/t true',
+    'FROM golang AS tools',
+    'FROM scratch AS final',
+    'COPY --from=deps /a /a',
+    'COPY --from=0 /b /b',
+    'COPY --from=nginx:1 /c /c',
+    'FROM alpine AS unused',
+  ].join('\n');
+
+  it('builds the dependency graph', () => {
+    const parsed = parseDockerfile(text);
+    expect(parsed.stages.map((stage) => stage.dependsOn)).toEqual([[], [0, 2], [], [0, 1], []]);
+    expect(parsed.stages[3]?.imageDependencies).toEqual(['nginx:1']);
+    expect(parsed.stages[3]?.from.scratch).toBe(true);
+  });
+
+  it('orders the stages a target needs', () => {
+    expect(parseDockerfile(text, { target: 'final' }).buildOrder).toEqual([0, 2, 1, 3]);
+    expect(parseDockerfile(text).buildOrder).toEqual([4]);
+    expect(parseDockerfile(text, { target: 'DEPS' }).target.name).toBe('deps');
+  });
+
+  it('rejects an unknown target', () => {
+    expect(() => parseDockerfile(text, { target: 'nope' })).toThrow(
+      /target stage "nope" could not be found/,
+    );
+  });
+
+  it('rejects a dependency cycle and a bad index', () => {
+    expect(() =>
+      parseDockerfile('FROM a AS x\nCOPY --from=y / /\nFROM b AS y\nCOPY --from=x / /\n', {
+        target: 'y',
+      }),
+    ).toThrow(/circular dependency detected on stage: y/);
+    expect(() => parseDockerfile('FROM a\nCOPY --from=5 / /\n')).toThrow(/invalid stage index 5/);
+  });
+
+  it('rejects instructions before FROM other than ARG', () => {
+    expect(() => parseDockerfile('RUN true\nFROM a\n')).toThrow(
+      /Dockerfile:1: no build stage in current context/,
+    );
+  });
+
+  it('provides the platform args to FROM', () => {
+    const parsed = parseDockerfile(
+      'FROM --platform=$BUILDPLATFORM golang AS build\nFROM alpine:$TARGETARCH\n',
+      {
+        platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+        buildPlatform: linuxAmd64,
+      },
+    );
+    expect(parsed.stages[0]?.from.platform).toBe('linux/amd64');
+    expect(parsed.stages[1]?.from.image).toBe('alpine:arm64');
+    expect(parsed.platformArgs).toMatchObject({
+      TARGETPLATFORM: 'linux/arm64/v8',
+      TARGETVARIANT: 'v8',
+      BUILDARCH: 'amd64',
+    });
+  });
+
+  it('rejects a FROM that expands to nothing', () => {
+    expect(() => parseDockerfile('ARG IMAGE\nFROM $IMAGE\n')).toThrow(
+      /base name \(\$IMAGE\) should not be blank/,
+    );
+  });
+
+  it('leaves undeclared build args out of FROM', () => {
+    expect(
+      parseDockerfile('FROM alpine:${TAG:-3}\n', { buildArgs: { TAG: '9' } }).stages[0]?.from.image,
+    ).toBe('alpine:3');
+  });
+
+  it('returns a located error with a snippet', () => {
+    let caught: unknown;
+    try {
+      parseDockerfile('FROM a\nRUN a\nENV X\nRUN b\n');
+    } catch (error) {
+      caught = error;
+    }
+    const error = caught as DockerfileParseError;
+    expect(error.message).toBe('Dockerfile:3: ENV must have two arguments');
+    expect(error.location).toEqual({ file: 'Dockerfile', startLine: 3, endLine: 3 });
+    expect(error.snippet).toBe(
+      ['    1 | FROM a', '    2 | RUN a', '>>> 3 | ENV X', '    4 | RUN b', '    5 | '].join('\n'),
+    );
+  });
+});

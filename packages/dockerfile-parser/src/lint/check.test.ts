@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { parseDockerfile } from '../stages/assemble.js';
+import { LINT_RULES } from './rules.js';
+
+function rulesOf(text: string, buildArgs: Record<string, string> = {}): string[] {
+  return parseDockerfile(text, { buildArgs }).warnings.map(
+    (warning) => `${warning.location.startLine}:${warning.rule}`,
+  );
+}
+
+describe('lint rules', () => {
+  it('reports nothing for a clean file', () => {
+    expect(
+      rulesOf(
+        'FROM alpine:3.20 AS build\nWORKDIR /src\nCOPY . .\nRUN make\nFROM scratch\nCOPY --from=build /src/app /app\nCMD ["/app"]\n',
+      ),
+    ).toEqual([]);
+  });
+
+  it('StageNameCasing and FromAsCasing', () => {
+    expect(rulesOf('FROM alpine as Build\nFROM Build\n')).toEqual([
+      '1:StageNameCasing',
+      '1:FromAsCasing',
+    ]);
+  });
+
+  it('ConsistentInstructionCasing', () => {
+    expect(rulesOf('FROM alpine\nRUN true\nworkdir /x\n')).toEqual([
+      '3:ConsistentInstructionCasing',
+    ]);
+  });
+
+  it('DuplicateStageName and ReservedStageName', () => {
+    expect(rulesOf('FROM alpine AS a\nFROM alpine AS a\nFROM alpine AS scratch\n')).toEqual([
+      '2:DuplicateStageName',
+      '3:ReservedStageName',
+    ]);
+  });
+
+  it('JSONArgsRecommended and MultipleInstructionsDisallowed', () => {
+    expect(rulesOf('FROM alpine\nCMD echo one\nCMD ["two"]\n')).toEqual([
+      '2:JSONArgsRecommended',
+      '2:MultipleInstructionsDisallowed',
+    ]);
+  });
+
+  it('MaintainerDeprecated and LegacyKeyValueFormat', () => {
+    expect(rulesOf('FROM alpine\nMAINTAINER me\nENV A b\nLABEL x y\n')).toEqual([
+      '2:MaintainerDeprecated',
+      '3:LegacyKeyValueFormat',
+      '4:LegacyKeyValueFormat',
+    ]);
+  });
+
+  it('UndefinedArgInFrom with a suggestion', () => {
+    const warnings = parseDockerfile('ARG VERSION=1\nFROM alpine:${VERSIN:-3}\n').warnings;
+    expect(warnings.map((warning) => warning.rule)).toEqual(['UndefinedArgInFrom']);
+    expect(warnings[0]?.message).toBe(
+      "FROM argument 'VERSIN' is not declared (did you mean VERSION?)",
+    );
+  });
+
+  it('InvalidDefaultArgInFrom', () => {
+    expect(rulesOf('ARG IMAGE\nFROM $IMAGE\n', { IMAGE: 'alpine' })).toEqual([
+      '2:InvalidDefaultArgInFrom',
+    ]);
+  });
+
+  it('UndefinedVar in stages built on scratch', () => {
+    expect(rulesOf('FROM scratch\nARG A\nENV B=$A\nCOPY $B $C /\n')).toEqual(['4:UndefinedVar']);
+    expect(rulesOf('FROM alpine\nENV PATH=/x:$PATH\n')).toEqual([]);
+  });
+
+  it('WorkdirRelativePath', () => {
+    expect(rulesOf('FROM alpine\nWORKDIR app\nWORKDIR /app\nWORKDIR sub\n')).toEqual([
+      '2:WorkdirRelativePath',
+    ]);
+  });
+
+  it('SecretsUsedInArgOrEnv', () => {
+    expect(
+      rulesOf('ARG GITHUB_TOKEN\nFROM alpine\nENV dbPassword=x PUBLIC_KEY=y HOME=/root\n'),
+    ).toEqual(['1:SecretsUsedInArgOrEnv', '3:SecretsUsedInArgOrEnv']);
+  });
+
+  it('ExposeProtoCasing', () => {
+    expect(rulesOf('FROM alpine\nEXPOSE 80/TCP 53/udp\n')).toEqual(['2:ExposeProtoCasing']);
+  });
+
+  it('FromPlatformFlagConstDisallowed and RedundantTargetPlatform', () => {
+    expect(
+      rulesOf('FROM --platform=linux/amd64 alpine\nFROM --platform=$TARGETPLATFORM alpine\n'),
+    ).toEqual(['1:FromPlatformFlagConstDisallowed', '2:RedundantTargetPlatform']);
+  });
+
+  it('NoEmptyContinuation', () => {
+    expect(rulesOf('FROM alpine\nRUN a \\\n\n b\n')).toEqual(['4:NoEmptyContinuation']);
+  });
+
+  it('honours the check directive', () => {
+    expect(
+      rulesOf('# check=skip=JSONArgsRecommended\nFROM alpine\nCMD echo\nMAINTAINER me\n'),
+    ).toEqual(['4:MaintainerDeprecated']);
+    expect(rulesOf('# check=skip=all\nFROM alpine\nCMD echo\n')).toEqual([]);
+  });
+
+  it('carries description and URL from the rule data', () => {
+    const [warning] = parseDockerfile('FROM alpine\nMAINTAINER me\n', {
+      fileName: 'x/Dockerfile',
+    }).warnings;
+    expect(warning).toEqual({
+      rule: 'MaintainerDeprecated',
+      message: 'Maintainer instruction is deprecated in favor of using label',
+      description: LINT_RULES.MaintainerDeprecated.description,
+      url: 'https://docs.docker.com/go/dockerfile/rule/maintainer-deprecated/',
+      location: { file: 'x/Dockerfile', startLine: 2, endLine: 2 },
+    });
+  });
+});
