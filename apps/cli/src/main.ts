@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { createProgram } from './program.js';
+import { runCli } from './program.js';
 
-await createProgram().parseAsync(process.argv);
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});

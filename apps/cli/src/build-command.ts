@@ -1,0 +1,127 @@
+import { Command, Option } from 'commander';
+import { parsePlatform } from '@kiln/oci-spec';
+import type { BuildOptions } from '@kiln/engine';
+import { collect, parseBuildArgs, parseLabels, parseRegistryMap } from './flag-values.js';
+import { VERBOSITY_LEVELS } from './render-events.js';
+import type { Verbosity } from './render-events.js';
+import { UsageError } from './usage-error.js';
+
+/** The parsed values of `kiln build`'s flags, as commander returns them. */
+export interface BuildFlags {
+  context: string;
+  dockerfile?: string;
+  destination: string[];
+  buildArg: string[];
+  target?: string;
+  push: boolean;
+  tarPath?: string;
+  ociLayoutPath?: string;
+  digestFile?: string;
+  insecure: boolean;
+  insecurePull: boolean;
+  insecureRegistry: string[];
+  skipTlsVerify: boolean;
+  registryMap: string[];
+  reproducible: boolean;
+  customPlatform?: string;
+  verbosity: Verbosity;
+  label: string[];
+}
+
+/** Declares `kiln build` and its flags, with kaniko's names and meanings; `action` runs the build. */
+export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>): Command {
+  return new Command('build')
+    .description('Build an image from a Dockerfile and push it or write it to files.')
+    .option('-c, --context <dir>', 'directory of the build context', '.')
+    .option('-f, --dockerfile <path>', 'path of the Dockerfile (default: <context>/Dockerfile)')
+    .option(
+      '-d, --destination <ref>',
+      'registry reference to push to; repeat for several (required unless --no-push)',
+      collect,
+      [],
+    )
+    .option(
+      '--build-arg <key=value>',
+      'build argument; KEY alone takes the value from the environment; repeatable',
+      collect,
+      [],
+    )
+    .option('--target <stage>', 'name or index of the stage to build (default: the last stage)')
+    .option('--no-push', 'build without pushing to the destinations (env KILN_NO_PUSH=true)')
+    .option('--tar-path <file>', 'write the image as a `docker load` tarball to this file')
+    .option(
+      '--oci-layout-path <dir>',
+      'write the image into this OCI image layout directory (created or added to)',
+    )
+    .option('--digest-file <file>', 'write the image manifest digest to this file')
+    .option('--insecure', 'push to registries over plain HTTP', false)
+    .option('--insecure-pull', 'pull base images over plain HTTP', false)
+    .option(
+      '--insecure-registry <host>',
+      'registry (host:port) to reach over plain HTTP; repeatable',
+      collect,
+      [],
+    )
+    .option('--skip-tls-verify', 'do not verify registry TLS certificates', false)
+    .option(
+      '--registry-map <from=to>',
+      'send pulls and pushes for registry FROM to host TO; repeatable (env KILN_REGISTRY_MAP, "a=b;c=d")',
+      collect,
+      [],
+    )
+    .option(
+      '--reproducible',
+      'fix timestamps (created, history, file mtimes) so the same inputs give the same digest',
+      false,
+    )
+    .option(
+      '--custom-platform <os/arch[/variant]>',
+      'platform of the image, for example linux/arm64/v8 (default: the host platform)',
+    )
+    .addOption(
+      new Option('--verbosity <level>', 'log level').choices(VERBOSITY_LEVELS).default('info'),
+    )
+    .option('--label <key=value>', 'label to set on the image; repeatable', collect, [])
+    .action(async (flags: BuildFlags) => action(flags));
+}
+
+/** Turns the flags into engine options, checking what commander cannot. */
+export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): BuildOptions {
+  const noPush = !flags.push || env.KILN_NO_PUSH === 'true';
+  if (!noPush && flags.destination.length === 0) {
+    throw new UsageError(
+      'no --destination given',
+      'pass --destination REGISTRY/REPO:TAG, or --no-push to only build',
+    );
+  }
+  if (flags.customPlatform !== undefined) {
+    try {
+      parsePlatform(flags.customPlatform);
+    } catch {
+      throw new UsageError(
+        `invalid --custom-platform "${flags.customPlatform}"`,
+        'write it as OS/ARCH[/VARIANT], for example linux/amd64',
+      );
+    }
+  }
+  return {
+    context: flags.context,
+    ...(flags.dockerfile === undefined ? {} : { dockerfile: flags.dockerfile }),
+    destinations: flags.destination,
+    buildArgs: parseBuildArgs(flags.buildArg, env),
+    ...(flags.target === undefined ? {} : { target: flags.target }),
+    noPush,
+    ...(flags.tarPath === undefined ? {} : { tarPath: flags.tarPath }),
+    ...(flags.ociLayoutPath === undefined ? {} : { ociLayoutPath: flags.ociLayoutPath }),
+    ...(flags.digestFile === undefined ? {} : { digestFile: flags.digestFile }),
+    labels: parseLabels(flags.label),
+    insecure: flags.insecure,
+    insecurePull: flags.insecurePull,
+    insecureRegistries: flags.insecureRegistry,
+    skipTlsVerify: flags.skipTlsVerify,
+    registryMap: parseRegistryMap(flags.registryMap, env.KILN_REGISTRY_MAP),
+    ...(flags.customPlatform === undefined ? {} : { platform: flags.customPlatform }),
+    reproducible: flags.reproducible,
+    ...(env.KILN_DIR ? { workDir: env.KILN_DIR } : {}),
+  };
+}

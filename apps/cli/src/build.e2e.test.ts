@@ -1,0 +1,218 @@
+import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  chrootRun,
+  makeTempDir,
+  pushBusybox,
+  removeTempDir,
+  runCommand,
+  skopeoCopy,
+  skopeoInspect,
+  startRegistry,
+} from '@kiln/testkit';
+import type { TestRegistry } from '@kiln/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './program.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const helloContext = path.join(repoRoot, 'examples/hello');
+
+let registry: TestRegistry;
+let tmp: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  await pushBusybox(registry);
+  tmp = await makeTempDir('kiln-cli-e2e-');
+});
+
+afterAll(async () => {
+  await registry?.stop();
+  if (tmp) await removeTempDir(tmp);
+});
+
+/** Runs `kiln ARGS` in process with KILN_DIR under the test's temp dir. */
+async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { ...process.env, KILN_DIR: path.join(tmp, 'kiln-dir') },
+  });
+  return { code, stdout, stderr };
+}
+
+function registryFlags(): string[] {
+  return ['--insecure', '--insecure-pull', '--registry-map', `docker.io=${registry.host}`];
+}
+
+function digestOf(stdout: string): string {
+  const match = /sha256:[0-9a-f]{64}/.exec(stdout.trim().split('\n').at(-1) ?? '');
+  expect(match, `no digest in: ${stdout}`).not.toBeNull();
+  return (match as RegExpExecArray)[0];
+}
+
+interface InspectedConfig {
+  config: { Env?: string[]; WorkingDir?: string; Cmd?: string[] };
+  rootfs: { diff_ids: string[] };
+  history: Array<{ created_by?: string; empty_layer?: boolean }>;
+}
+
+describe('kiln build examples/hello', () => {
+  let digest: string;
+  let destination: string;
+
+  beforeAll(async () => {
+    destination = `${registry.host}/hello:1`;
+    const result = await kiln([
+      'build',
+      '--context',
+      helloContext,
+      '--destination',
+      destination,
+      ...registryFlags(),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    digest = digestOf(result.stdout);
+  });
+
+  it('pushes an image that skopeo reads', async () => {
+    const inspected = (await skopeoInspect(destination)) as { Digest: string; Layers: string[] };
+    expect(inspected.Digest).toBe(digest);
+
+    const manifest = (await skopeoInspect(destination, { raw: true })) as {
+      mediaType: string;
+      layers: Array<{ mediaType: string }>;
+    };
+    expect(manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    for (const layer of manifest.layers)
+      expect(layer.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
+
+    const config = (await skopeoInspect(destination, { config: true })) as InspectedConfig;
+    expect(config.config.Env).toContain('GREETING=hello');
+    expect(config.config.Env?.some((entry) => entry.startsWith('PATH='))).toBe(true);
+    expect(config.config.WorkingDir).toBe('/srv');
+    expect(config.config.Cmd).toEqual(['cat', '/srv/greeting.txt', '/srv/run.txt']);
+    expect(config.rootfs.diff_ids).toHaveLength(manifest.layers.length);
+    const added = config.history.slice(-5);
+    expect(added.map((h) => h.empty_layer ?? false)).toEqual([true, false, false, true, true]);
+    expect(added[2]?.created_by).toContain('from RUN');
+  });
+
+  it('unpacks with umoci and runs the Cmd in a chroot', async () => {
+    const layout = path.join(tmp, 'pulled');
+    await skopeoCopy(destination, `oci:${layout}:hello`);
+    const bundle = path.join(tmp, 'bundle');
+    await runCommand('umoci', ['unpack', '--image', `${layout}:hello`, bundle]);
+    const rootfs = path.join(bundle, 'rootfs');
+
+    expect(await readFile(path.join(rootfs, 'srv/greeting.txt'), 'utf8')).toBe(
+      await readFile(path.join(helloContext, 'greeting.txt'), 'utf8'),
+    );
+    expect(await readFile(path.join(rootfs, 'srv/run.txt'), 'utf8')).toBe('hello from RUN\n');
+    expect((await stat(path.join(rootfs, 'srv/run.txt'))).mode & 0o7777).toBe(0o640);
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(tmp);
+
+    const run = await chrootRun(rootfs, ['cat', '/srv/greeting.txt', '/srv/run.txt'], {
+      cwd: '/srv',
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('hello from COPY\nhello from RUN\n');
+  });
+
+  it('writes the same image to an OCI layout and a docker tarball', async () => {
+    const layout = path.join(tmp, 'layout');
+    const tarPath = path.join(tmp, 'hello.tar');
+    const digestFile = path.join(tmp, 'digest');
+    const result = await kiln([
+      'build',
+      '-c',
+      helloContext,
+      '-d',
+      destination,
+      '--no-push',
+      '--oci-layout-path',
+      layout,
+      '--tar-path',
+      tarPath,
+      '--digest-file',
+      digestFile,
+      '--insecure-pull',
+      '--registry-map',
+      `docker.io=${registry.host}`,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const localDigest = digestOf(result.stdout);
+    expect(await readFile(digestFile, 'utf8')).toBe(localDigest);
+
+    const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8'));
+    expect(index.manifests[0].digest).toBe(localDigest);
+    expect(index.manifests[0].annotations['org.opencontainers.image.ref.name']).toBe('1');
+    const rootfs = path.join(await umociBundle(layout, '1', 'layout-bundle'), 'rootfs');
+    expect(await readFile(path.join(rootfs, 'srv/run.txt'), 'utf8')).toBe('hello from RUN\n');
+
+    const listing = await runCommand('tar', ['-tf', tarPath]);
+    expect(listing.stdout.split('\n')).toContain('manifest.json');
+    const extracted = path.join(tmp, 'tar-out');
+    await mkdir(extracted);
+    await runCommand('tar', ['-xf', tarPath, '-C', extracted]);
+    const manifestJson = JSON.parse(await readFile(path.join(extracted, 'manifest.json'), 'utf8'));
+    expect(manifestJson[0].RepoTags).toEqual([destination]);
+    const tarConfig = JSON.parse(
+      await readFile(path.join(extracted, manifestJson[0].Config), 'utf8'),
+    ) as InspectedConfig;
+    expect(tarConfig.config.Cmd).toEqual(['cat', '/srv/greeting.txt', '/srv/run.txt']);
+    const tarIndex = JSON.parse(await readFile(path.join(extracted, 'index.json'), 'utf8'));
+    expect(tarIndex.manifests[0].digest).toBe(localDigest);
+  });
+
+  it('gives the same digest twice with --reproducible', async () => {
+    const args = [
+      'build',
+      '-c',
+      helloContext,
+      '--no-push',
+      '--reproducible',
+      '--insecure-pull',
+      '--registry-map',
+      `docker.io=${registry.host}`,
+    ];
+    const first = await kiln(args);
+    const second = await kiln(args);
+    expect(first.code, first.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
+    expect(digestOf(second.stdout)).toBe(digestOf(first.stdout));
+  });
+});
+
+describe('kiln build failures', () => {
+  it('exits non-zero naming a failing RUN command', async () => {
+    const context = path.join(tmp, 'failing');
+    await mkdir(context, { recursive: true });
+    await writeFile(
+      path.join(context, 'Dockerfile'),
+      'FROM busybox\nRUN echo about to fail && exit 3\n',
+    );
+    const result = await kiln([
+      'build',
+      '-c',
+      context,
+      '--no-push',
+      '--insecure-pull',
+      '--registry-map',
+      `docker.io=${registry.host}`,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('echo about to fail && exit 3');
+    expect(result.stderr).toContain('exit code 3');
+    expect(result.stderr).toContain('about to fail');
+  });
+});
+
+async function umociBundle(layout: string, tag: string, name: string): Promise<string> {
+  const bundle = path.join(tmp, name);
+  await runCommand('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
+  return bundle;
+}

@@ -1,0 +1,58 @@
+import { UsageError } from './usage-error.js';
+
+/** Collects a repeatable flag's values in order. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Splits `KEY=VALUE`; `flag` names the flag in the error. */
+export function splitKeyValue(text: string, flag: string): [string, string] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) {
+    throw new UsageError(`invalid ${flag} value "${text}"`, `write it as ${flag} KEY=VALUE`);
+  }
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/**
+ * Parses `--build-arg` values. `KEY=VALUE` sets a value, and a bare `KEY` takes the value of the
+ * environment variable KEY. As in `docker build`, a bare KEY that is unset in the environment is left out.
+ */
+export function parseBuildArgs(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const value of values) {
+    if (value.includes('=')) {
+      const [key, val] = splitKeyValue(value, '--build-arg');
+      args[key] = val;
+    } else if (value === '') {
+      throw new UsageError(
+        'empty --build-arg value',
+        'write it as --build-arg KEY=VALUE or --build-arg KEY',
+      );
+    } else if (env[value] !== undefined) {
+      args[value] = env[value] as string;
+    }
+  }
+  return args;
+}
+
+export function parseLabels(values: string[]): Record<string, string> {
+  return Object.fromEntries(values.map((value) => splitKeyValue(value, '--label')));
+}
+
+/**
+ * Parses `--registry-map FROM=TO` values and the `KILN_REGISTRY_MAP` variable (`FROM=TO;FROM=TO`).
+ * Several targets for one registry are kept in order and tried in that order; the variable's come first.
+ */
+export function parseRegistryMap(
+  values: string[],
+  envValue: string | undefined,
+): Record<string, string[]> {
+  const fromEnv = (envValue ?? '').split(';').filter((part) => part.trim() !== '');
+  const map: Record<string, string[]> = {};
+  for (const value of [...fromEnv, ...values]) {
+    const [from, to] = splitKeyValue(value.trim(), '--registry-map');
+    for (const host of to.split(',').filter(Boolean)) (map[from] ??= []).push(host);
+  }
+  return map;
+}

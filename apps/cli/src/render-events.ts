@@ -1,0 +1,73 @@
+import type { BuildEvent } from '@kiln/engine';
+
+export type Verbosity = 'panic' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export const VERBOSITY_LEVELS: Verbosity[] = [
+  'panic',
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+];
+
+/** Returns true when `level` shows messages of level `message` (info shows info, warn and error). */
+export function verbosityAllows(level: Verbosity, message: Verbosity): boolean {
+  return VERBOSITY_LEVELS.indexOf(level) >= VERBOSITY_LEVELS.indexOf(message);
+}
+
+function formatBytes(size: number): string {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)}s`;
+}
+
+/** Formats one engine event as a plain line, or returns undefined when the verbosity hides it. */
+export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | undefined {
+  const info = verbosityAllows(verbosity, 'info');
+  const debug = verbosityAllows(verbosity, 'debug');
+  switch (event.type) {
+    case 'build-start':
+      return info
+        ? `Building target ${event.target} (${event.stages} stage${event.stages === 1 ? '' : 's'})`
+        : undefined;
+    case 'stage-start':
+      return info ? `[stage ${event.name ?? event.stage}] FROM ${event.base}` : undefined;
+    case 'base-resolved':
+      return info
+        ? `Resolved ${event.reference} to ${event.digest} (${event.layers} layers)`
+        : undefined;
+    case 'blob-download':
+      return debug
+        ? `${event.cached ? 'Using cached' : 'Downloaded'} ${event.digest} (${formatBytes(event.size)})`
+        : undefined;
+    case 'step-start':
+      return info ? `[${event.step}/${event.steps}] ${event.instruction}` : undefined;
+    case 'step-output':
+      return info ? `  ${event.line}` : undefined;
+    case 'step-done':
+      if (!debug) return undefined;
+      return `  done in ${formatSeconds(event.durationMs)}${event.layer ? `, layer ${event.layer.digest} (${formatBytes(event.layer.size)})` : ''}`;
+    case 'layer-written':
+      return debug
+        ? `Wrote layer ${event.digest} (${formatBytes(event.size)}, diffID ${event.diffId})`
+        : undefined;
+    case 'image-assembled':
+      return info
+        ? `Image ${event.digest} (config ${event.configDigest}, ${event.layers} layers)`
+        : undefined;
+    case 'push-start':
+      return info ? `Pushing ${event.destination}` : undefined;
+    case 'push-done':
+      return info ? `Pushed ${event.destination}@${event.digest}` : undefined;
+    case 'output-written':
+      return info ? `Wrote ${event.kind} ${event.path}` : undefined;
+    case 'build-done':
+      return debug ? `Build finished in ${formatSeconds(event.durationMs)}` : undefined;
+  }
+}

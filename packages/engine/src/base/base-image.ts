@@ -1,0 +1,83 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { applyLayer } from '@kiln/layer-writer';
+import type { Descriptor, ImageConfig, ImageReference, Platform } from '@kiln/oci-spec';
+import type { RegistryClient } from '@kiln/registry-client';
+import { EngineError } from '../errors.js';
+import type { BuildEvent } from '../events.js';
+import type { BlobStore } from '../image/blob-store.js';
+
+export interface PulledBaseImage {
+  reference: ImageReference;
+  /** Manifest digest of the platform's image. */
+  digest: string;
+  config: ImageConfig;
+  layers: Descriptor[];
+}
+
+/**
+ * Resolves `image` for `platform` and downloads every layer not yet in the blob store (the
+ * base-layer cache: later builds with the same work dir reuse it).
+ */
+export async function pullBaseImage(
+  client: RegistryClient,
+  image: string,
+  platform: Platform,
+  store: BlobStore,
+  emit: (event: BuildEvent) => void,
+): Promise<PulledBaseImage> {
+  let resolved;
+  try {
+    resolved = await client.resolveImage(image, platform);
+  } catch (error) {
+    throw new EngineError(
+      'BASE_IMAGE_FAILED',
+      `Resolving base image ${image} failed: ${(error as Error).message}`,
+      {
+        hint:
+          (error as { hint?: string }).hint ??
+          'Check the image name, the registry options and the network.',
+        cause: error,
+      },
+    );
+  }
+
+  for (const layer of resolved.manifest.layers) {
+    const cached = await store.has(layer.digest);
+    if (!cached) {
+      const target = store.path(layer.digest);
+      await mkdir(path.dirname(target), { recursive: true });
+      await client.downloadBlob(resolved.reference, layer, target);
+    }
+    emit({ type: 'blob-download', digest: layer.digest, size: layer.size, cached });
+  }
+  return {
+    reference: resolved.reference,
+    digest: resolved.manifestDescriptor.digest,
+    config: resolved.config,
+    layers: resolved.manifest.layers,
+  };
+}
+
+/** Applies layers from the blob store to `rootfs` in order, checking each one's diffID against the config. */
+export async function applyLayers(
+  store: BlobStore,
+  layers: Descriptor[],
+  diffIds: readonly string[],
+  rootfs: string,
+): Promise<void> {
+  await mkdir(rootfs, { recursive: true });
+  for (const [index, layer] of layers.entries()) {
+    const { diffId } = await applyLayer(store.path(layer.digest), rootfs, { allowDevices: true });
+    const expected = diffIds[index];
+    if (expected !== undefined && diffId !== expected) {
+      throw new EngineError(
+        'BASE_IMAGE_FAILED',
+        `Layer ${layer.digest} has diffID ${diffId}, but the image config lists ${expected}`,
+        {
+          hint: 'The base image is inconsistent; rebuild or re-push it.',
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DockerfileParseError, parseDockerfile } from '@kiln/dockerfile-parser';
+import type { ParsedDockerfile, Stage } from '@kiln/dockerfile-parser';
+import { hostPlatform, normalizePlatform, parsePlatform } from '@kiln/oci-spec';
+import type { Platform } from '@kiln/oci-spec';
+import { RegistryClient } from '@kiln/registry-client';
+import { applyLayers, pullBaseImage } from './base/base-image.js';
+import { DirectoryContext } from './context/build-context.js';
+import { EngineError } from './errors.js';
+import type { BuildEvent } from './events.js';
+import { BlobStore } from './image/blob-store.js';
+import { ImageBuilder } from './image/image-builder.js';
+import type { BuildOptions, BuildResult } from './options.js';
+import { writeOutputs } from './output/write-outputs.js';
+import { createStageRun, runStageInstructions } from './stage/build-stage.js';
+import type { BuildServices, StageRun } from './stage/stage-run.js';
+
+/** Timestamp of every `created` field in a reproducible build: the Unix epoch, as kaniko writes it. */
+const REPRODUCIBLE_CREATED = '1970-01-01T00:00:00Z';
+
+/**
+ * Builds the image that `options.dockerfile` describes from `options.context` and writes it to every
+ * requested output (registry destinations, OCI layout, docker tarball, digest file).
+ */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const emit = (event: BuildEvent): void => options.onEvent?.(event);
+  const context = await DirectoryContext.open(options.context);
+  const platform = targetPlatform(options.platform);
+  const parsed = await parseDockerfileFile(options, context, platform);
+
+  const work = await openWorkDir(options.workDir ?? process.env.KILN_DIR);
+  const client = new RegistryClient({
+    insecure: options.insecureRegistries ?? [],
+    insecurePull: options.insecurePull ?? false,
+    insecurePush: options.insecure ?? false,
+    skipTlsVerify: options.skipTlsVerify ?? false,
+    registryMap: options.registryMap ?? {},
+  });
+
+  try {
+    const services: BuildServices = {
+      context,
+      store: new BlobStore(path.join(work.root, 'blobs')),
+      scratchDir: work.scratch,
+      reproducible: options.reproducible ?? false,
+      buildArgs: options.buildArgs ?? {},
+      argDefaults: { ...parsed.platformArgs, ...parsed.metaArgValues },
+      stages: new Map(),
+      layerSources: new Map(),
+      stageNames: new Map(
+        parsed.stages.flatMap((s) =>
+          s.name === undefined ? [] : [[s.name, s.index] as [string, number]],
+        ),
+      ),
+      emit,
+    };
+    const created = options.reproducible ? REPRODUCIBLE_CREATED : new Date().toISOString();
+    emit({
+      type: 'build-start',
+      stages: parsed.buildOrder.length,
+      target: parsed.target.name ?? String(parsed.target.index),
+    });
+
+    let last: StageRun | undefined;
+    for (const index of parsed.buildOrder) {
+      const stage = parsed.stages[index] as Stage;
+      last = await buildStage(stage, parsed, services, client, {
+        platform,
+        created,
+        registryMap: options.registryMap,
+      });
+      services.stages.set(index, last);
+    }
+    if (!last)
+      throw new EngineError('UNKNOWN_STAGE', 'The Dockerfile has no stage to build', {
+        hint: 'Add a FROM instruction.',
+      });
+
+    if (options.labels && Object.keys(options.labels).length > 0) {
+      last.image.containerConfig.Labels = {
+        ...last.image.containerConfig.Labels,
+        ...options.labels,
+      };
+    }
+    const image = last.image.assemble();
+    emit({
+      type: 'image-assembled',
+      digest: image.digest,
+      configDigest: image.configDescriptor.digest,
+      layers: image.manifest.layers.length,
+    });
+
+    const outputs = await writeOutputs(
+      image,
+      services.store,
+      client,
+      options,
+      emit,
+      services.layerSources,
+    );
+    emit({ type: 'build-done', digest: image.digest, durationMs: Date.now() - started });
+    return {
+      digest: image.digest,
+      mediaType: image.mediaType,
+      manifest: image.manifest,
+      manifestBytes: image.manifestBytes,
+      config: image.config,
+      configDigest: image.configDescriptor.digest,
+      outputs,
+    };
+  } finally {
+    await client.close();
+    await work.cleanup();
+  }
+}
+
+async function buildStage(
+  stage: Stage,
+  parsed: ParsedDockerfile,
+  services: BuildServices,
+  client: RegistryClient,
+  options: { platform: Platform; created: string; registryMap: BuildOptions['registryMap'] },
+): Promise<StageRun> {
+  const { platform, created } = options;
+  const rootfs = path.join(services.scratchDir, 'stages', String(stage.index), 'rootfs');
+  await mkdir(rootfs, { recursive: true });
+  emit(services, {
+    type: 'stage-start',
+    stage: stage.index,
+    name: stage.name,
+    base: stage.from.image,
+  });
+  const stagePlatform = stage.from.platform ? parsePlatformOption(stage.from.platform) : platform;
+
+  let image: ImageBuilder;
+  if (stage.from.stageRef !== undefined) {
+    const parent = services.stages.get(stage.from.stageRef);
+    if (!parent)
+      throw new EngineError(
+        'UNKNOWN_STAGE',
+        `Stage ${stage.from.image} was not built before stage ${stage.index}`,
+        { hint: 'This is a bug in the build order; please report it.' },
+      );
+    const parentImage = parent.image.assemble();
+    await applyLayers(
+      services.store,
+      parentImage.manifest.layers,
+      parentImage.config.rootfs.diff_ids,
+      rootfs,
+    );
+    image = new ImageBuilder(
+      { config: parentImage.config, layers: parentImage.manifest.layers },
+      stagePlatform,
+      created,
+    );
+  } else if (stage.from.scratch) {
+    image = new ImageBuilder(undefined, stagePlatform, created);
+  } else {
+    const base = await pullBaseImage(
+      client,
+      stage.from.image,
+      stagePlatform,
+      services.store,
+      services.emit,
+    );
+    emit(services, {
+      type: 'base-resolved',
+      stage: stage.index,
+      reference: base.reference.toString(),
+      digest: base.digest,
+      layers: base.layers.length,
+    });
+    await applyLayers(services.store, base.layers, base.config.rootfs.diff_ids, rootfs);
+    const repository = base.reference.repository;
+    const sources = [
+      base.reference.name(),
+      ...registryMapFor(options.registryMap, base.reference.registry).map(
+        (host) => `${host}/${repository}`,
+      ),
+    ];
+    for (const layer of base.layers) services.layerSources.set(layer.digest, sources);
+    image = new ImageBuilder({ config: base.config, layers: base.layers }, stagePlatform, created);
+  }
+
+  const run = createStageRun(stage, rootfs, image);
+  await runStageInstructions(stage, run, services, parsed.escapeToken);
+  return run;
+}
+
+/** Hosts that `registryMap` sends `registry` to; `docker.io` also matches `index.docker.io`. */
+function registryMapFor(map: BuildOptions['registryMap'], registry: string): string[] {
+  if (!map) return [];
+  const aliases = registry === 'docker.io' ? ['docker.io', 'index.docker.io'] : [registry];
+  return aliases.flatMap((alias) => map[alias] ?? []);
+}
+
+function emit(services: BuildServices, event: BuildEvent): void {
+  services.emit(event);
+}
+
+function targetPlatform(option: BuildOptions['platform']): Platform {
+  if (option === undefined) return hostPlatform();
+  return typeof option === 'string' ? parsePlatformOption(option) : normalizePlatform(option);
+}
+
+function parsePlatformOption(text: string): Platform {
+  try {
+    return parsePlatform(text);
+  } catch (error) {
+    throw new EngineError('INVALID_OPTION', `Invalid platform "${text}"`, {
+      hint: 'Write it as OS/ARCH[/VARIANT], for example linux/arm64/v8.',
+      cause: error,
+    });
+  }
+}
+
+/** Reads and parses the Dockerfile; a relative path is tried against the working directory, then the context. */
+async function parseDockerfileFile(
+  options: BuildOptions,
+  context: DirectoryContext,
+  platform: Platform,
+): Promise<ParsedDockerfile> {
+  const candidates =
+    options.dockerfile === undefined
+      ? [path.join(context.root, 'Dockerfile')]
+      : path.isAbsolute(options.dockerfile)
+        ? [options.dockerfile]
+        : [path.resolve(options.dockerfile), path.join(context.root, options.dockerfile)];
+
+  let text: string | undefined;
+  let file = candidates[0] as string;
+  for (const candidate of candidates) {
+    text = await readFile(candidate, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      file = candidate;
+      break;
+    }
+  }
+  if (text === undefined) {
+    throw new EngineError(
+      'DOCKERFILE_NOT_FOUND',
+      `Dockerfile not found at ${candidates.join(' or ')}`,
+      {
+        hint: 'Pass the Dockerfile with --dockerfile, or put a file named Dockerfile in the context.',
+      },
+    );
+  }
+
+  try {
+    return parseDockerfile(text, {
+      buildArgs: options.buildArgs ?? {},
+      ...(options.target === undefined ? {} : { target: options.target }),
+      platform: {
+        os: platform.os,
+        architecture: platform.architecture,
+        ...(platform.variant ? { variant: platform.variant } : {}),
+      },
+      fileName: path.basename(file),
+    });
+  } catch (error) {
+    if (error instanceof DockerfileParseError && error.snippet)
+      error.message = `${error.message}\n${error.snippet}`;
+    throw error;
+  }
+}
+
+interface WorkDir {
+  /** Holds the blob store, which outlives the build when the directory was given. */
+  root: string;
+  /** This build's own files, removed at the end. */
+  scratch: string;
+  cleanup(): Promise<void>;
+}
+
+async function openWorkDir(given: string | undefined): Promise<WorkDir> {
+  const root = given ? path.resolve(given) : await mkdtemp(path.join(os.tmpdir(), 'kiln-'));
+  const scratch = path.join(root, 'builds', randomBytes(8).toString('hex'));
+  await mkdir(scratch, { recursive: true });
+  return {
+    root,
+    scratch,
+    cleanup: async () => {
+      await rm(given ? scratch : root, { recursive: true, force: true });
+    },
+  };
+}

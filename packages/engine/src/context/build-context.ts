@@ -1,0 +1,86 @@
+import type { Stats } from 'node:fs';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { EngineError } from '../errors.js';
+import { componentPatternToRegExp, hasWildcard } from '../util/glob.js';
+import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
+
+/** A file or directory of the build context selected by a COPY source. */
+export interface ContextEntry {
+  /** The source as matched, relative to the context root (POSIX). */
+  relativePath: string;
+  /** Host path, always inside the context root. */
+  hostPath: string;
+  stats: Stats;
+}
+
+/**
+ * A build context on the local disk. Nothing is read up front; each COPY source is resolved when it
+ * is used, and symlinks are followed as if the context root were `/`, so no path leaves the context.
+ */
+export class DirectoryContext {
+  private constructor(readonly root: string) {}
+
+  static async open(dir: string): Promise<DirectoryContext> {
+    const stats = await stat(dir).catch(() => undefined);
+    if (!stats?.isDirectory()) {
+      throw new EngineError('CONTEXT_NOT_FOUND', `Build context ${dir} is not a directory`, {
+        hint: 'Pass an existing directory with --context.',
+      });
+    }
+    return new DirectoryContext(await realpath(dir));
+  }
+
+  /** Returns the host path of `relative` inside the context, following symlinks only within it. */
+  async resolve(relative: string): Promise<string> {
+    return resolveInRoot(this.root, relative);
+  }
+
+  /** Expands a COPY source (with wildcards) to the entries it names; a source that matches nothing fails. */
+  async match(source: string): Promise<ContextEntry[]> {
+    const parts = splitPath(source);
+    let candidates = [''];
+    for (const part of parts) {
+      candidates = hasWildcard(part)
+        ? await this.expandComponent(candidates, part)
+        : candidates.map((c) => join(c, part));
+    }
+
+    const entries: ContextEntry[] = [];
+    for (const relativePath of candidates) {
+      const hostPath = await this.resolve(relativePath);
+      const stats = await lstat(hostPath).catch(() => undefined);
+      if (stats) entries.push({ relativePath, hostPath, stats });
+    }
+    if (entries.length === 0) {
+      throw new EngineError(
+        'CONTEXT_FILE_NOT_FOUND',
+        `COPY source ${source} not found in the build context ${this.root}`,
+        {
+          hint: 'Check the path: COPY sources are relative to the context directory and cannot leave it.',
+        },
+      );
+    }
+    return entries.sort((a, b) => (a.relativePath < b.relativePath ? -1 : 1));
+  }
+
+  private async expandComponent(parents: string[], pattern: string): Promise<string[]> {
+    const regExp = componentPatternToRegExp(pattern);
+    const matches: string[] = [];
+    for (const parent of parents) {
+      const names = await readdir(await this.resolve(parent)).catch(() => [] as string[]);
+      for (const name of names.sort()) if (regExp.test(name)) matches.push(join(parent, name));
+    }
+    return matches;
+  }
+}
+
+function join(parent: string, name: string): string {
+  return parent === '' ? name : `${parent}/${name}`;
+}
+
+/** Tells whether `child` is `root` or lies under it (both absolute, normalised). */
+export function isWithin(root: string, child: string): boolean {
+  const relative = path.relative(root, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}

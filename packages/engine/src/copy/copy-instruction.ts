@@ -1,0 +1,165 @@
+import { chmod, lstat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AddInstruction, CopyInstruction } from '@kiln/dockerfile-parser';
+import type { ChangeSet } from '@kiln/layer-writer';
+import { DirectoryContext } from '../context/build-context.js';
+import type { ContextEntry } from '../context/build-context.js';
+import { EngineError } from '../errors.js';
+import { resolveIdentityInRoot } from '../run/users.js';
+import type { BuildServices, StageRun } from '../stage/stage-run.js';
+import { resolveInRoot } from '../util/rootfs-path.js';
+import { resolveCopyTargets } from './destination.js';
+import { CopyRecorder, copyEntry, ensureDirectory } from './copy-into-rootfs.js';
+import type { Ownership } from './copy-into-rootfs.js';
+
+const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz'];
+
+/**
+ * Runs COPY (and ADD of plain local files) into the stage's root filesystem and returns the change
+ * set of everything it wrote, with the destination's parent directories first.
+ */
+export async function executeCopy(
+  run: StageRun,
+  instruction: CopyInstruction | AddInstruction,
+  services: BuildServices,
+): Promise<ChangeSet> {
+  rejectUnsupportedFlags(instruction);
+  const source = await sourceContext(instruction, services);
+  const owner = await ownership(run, instruction.chown);
+  const mode = instruction.chmod === undefined ? undefined : parseOctalMode(instruction.chmod);
+  const recorder = new CopyRecorder(run.rootfs);
+
+  const matched: ContextEntry[] = [];
+  for (const pattern of instruction.sources) matched.push(...(await source.match(pattern)));
+  if (instruction.kind === 'add') rejectAddArchives(matched);
+
+  const heredocs = instruction.sourceContents.map((file) => ({
+    name: file.name,
+    isDirectory: false,
+  }));
+  const sources = [
+    ...matched.map((entry) => ({
+      name: path.posix.basename(entry.relativePath) || '.',
+      isDirectory: entry.stats.isDirectory(),
+    })),
+    ...heredocs,
+  ];
+  const workingDir = run.meta.config.WorkingDir || '/';
+  const destinationAbsolute = path.posix.resolve('/', workingDir, instruction.destination);
+  const destinationStats = await lstat(await resolveInRoot(run.rootfs, destinationAbsolute)).catch(
+    () => undefined,
+  );
+  const targets = resolveCopyTargets(
+    instruction.destination,
+    workingDir,
+    sources,
+    destinationStats?.isDirectory() ?? false,
+  );
+
+  for (const [index, entry] of matched.entries()) {
+    const target = targets[index];
+    if (!target) continue;
+    const dir = target.contentsOnly ? target.path : path.posix.dirname(target.path);
+    const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder);
+    if (target.contentsOnly) {
+      await copyEntry(entry.hostPath, entry.stats, parentHost, owner, recorder, mode);
+    } else {
+      const hostTarget = path.join(parentHost, path.posix.basename(target.path));
+      await copyEntry(entry.hostPath, entry.stats, hostTarget, owner, recorder, mode);
+    }
+  }
+
+  for (const [offset, file] of instruction.sourceContents.entries()) {
+    const target = targets[matched.length + offset];
+    if (!target) continue;
+    const { hostPath: parentHost } = await ensureDirectory(
+      run.rootfs,
+      path.posix.dirname(target.path),
+      recorder,
+    );
+    const hostTarget = path.join(parentHost, path.posix.basename(target.path));
+    await writeFile(hostTarget, file.content);
+    await chmod(hostTarget, mode ?? 0o644);
+    recorder.add(hostTarget);
+  }
+
+  run.baselineCurrent = false;
+  return { root: run.rootfs, entries: recorder.entries };
+}
+
+function rejectUnsupportedFlags(instruction: CopyInstruction | AddInstruction): void {
+  const unsupported: string[] = [];
+  if (instruction.exclude.length > 0) unsupported.push('--exclude');
+  if (instruction.kind === 'copy' && instruction.parents) unsupported.push('--parents');
+  if (instruction.kind === 'add' && instruction.checksum !== undefined)
+    unsupported.push('--checksum');
+  if (
+    instruction.kind === 'add' &&
+    instruction.sources.some((s) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s))
+  )
+    unsupported.push('URL sources');
+  if (unsupported.length > 0) {
+    throw new EngineError(
+      'UNSUPPORTED_INSTRUCTION',
+      `${instruction.keyword.toUpperCase()} with ${unsupported.join(', ')} is not supported yet`,
+      {
+        hint: 'Rewrite the instruction without these options, or fetch the file in a RUN step.',
+      },
+    );
+  }
+}
+
+function rejectAddArchives(entries: ContextEntry[]): void {
+  const archive = entries.find(
+    (entry) =>
+      entry.stats.isFile() &&
+      ARCHIVE_SUFFIXES.some((suffix) => entry.relativePath.endsWith(suffix)),
+  );
+  if (archive) {
+    // NOTE: ADD does not unpack local archives yet; failing beats copying the archive unpacked by Docker.
+    throw new EngineError(
+      'UNSUPPORTED_INSTRUCTION',
+      `ADD of the archive ${archive.relativePath} is not supported yet`,
+      {
+        hint: 'Use COPY and unpack it in a RUN step.',
+      },
+    );
+  }
+}
+
+/** The context of a COPY: the build context, or the root filesystem of an earlier stage for --from. */
+async function sourceContext(
+  instruction: CopyInstruction | AddInstruction,
+  services: BuildServices,
+): Promise<DirectoryContext> {
+  if (instruction.kind !== 'copy' || instruction.from === undefined) return services.context;
+  const from = instruction.from.toLowerCase();
+  const index = services.stageNames.get(from) ?? (/^\d+$/.test(from) ? Number(from) : undefined);
+  const stage = index === undefined ? undefined : services.stages.get(index);
+  if (!stage) {
+    throw new EngineError(
+      'UNKNOWN_STAGE',
+      `COPY --from=${instruction.from} names no earlier stage`,
+      {
+        hint: 'Name a stage defined above this one (FROM ... AS NAME) or its index; images in --from are not supported yet.',
+      },
+    );
+  }
+  return DirectoryContext.open(stage.rootfs);
+}
+
+async function ownership(run: StageRun, chown: string | undefined): Promise<Ownership> {
+  if (chown === undefined || chown === '') return { uid: 0, gid: 0 };
+  const identity = await resolveIdentityInRoot(run.rootfs, chown);
+  // Docker documents that a --chown without a group uses the uid as the gid.
+  return { uid: identity.uid, gid: chown.includes(':') ? identity.gid : identity.uid };
+}
+
+function parseOctalMode(text: string): number {
+  if (!/^[0-7]{3,4}$/.test(text)) {
+    throw new EngineError('UNSUPPORTED_INSTRUCTION', `--chmod=${text} is not an octal mode`, {
+      hint: 'Write the mode in octal, for example --chmod=0644; symbolic modes are not supported yet.',
+    });
+  }
+  return Number.parseInt(text, 8);
+}

@@ -1,0 +1,119 @@
+import type { Stats } from 'node:fs';
+import {
+  chmod,
+  copyFile,
+  lchown,
+  lstat,
+  lutimes,
+  mkdir,
+  readdir,
+  readlink,
+  rm,
+  symlink,
+} from 'node:fs/promises';
+import path from 'node:path';
+import type { ChangeSetEntry } from '@kiln/layer-writer';
+import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
+
+export interface Ownership {
+  uid: number;
+  gid: number;
+}
+
+/** Collects the change set entries that a COPY produces, parents first, each path once. */
+export class CopyRecorder {
+  private readonly seen = new Set<string>();
+  readonly entries: ChangeSetEntry[] = [];
+
+  constructor(readonly rootfs: string) {}
+
+  add(hostPath: string): void {
+    const relative = path.relative(this.rootfs, hostPath).split(path.sep).join('/');
+    if (relative === '' || relative.startsWith('..') || this.seen.has(relative)) return;
+    this.seen.add(relative);
+    this.entries.push({ path: relative, kind: 'add' });
+  }
+}
+
+/**
+ * Creates the missing directories of `dir` (an absolute image path) and records every ancestor, so the
+ * layer carries the parents of what goes into it. Returns the host path and whether anything was created.
+ */
+export async function ensureDirectory(
+  rootfs: string,
+  dir: string,
+  recorder: CopyRecorder,
+): Promise<{ hostPath: string; created: boolean }> {
+  let current = '/';
+  let created = false;
+  for (const part of splitPath(dir)) {
+    current = path.posix.join(current, part);
+    const hostPath = await resolveInRoot(rootfs, current);
+    const stats = await lstat(hostPath).catch(() => undefined);
+    if (stats && !stats.isDirectory()) await rm(hostPath, { force: true });
+    if (!stats?.isDirectory()) {
+      // NOTE: missing parents are owned by root with mode 0755; Docker gives them the --chown owner.
+      await mkdir(hostPath, { mode: 0o755 });
+      await chmod(hostPath, 0o755);
+      created = true;
+    }
+    recorder.add(hostPath);
+  }
+  return { hostPath: await resolveInRoot(rootfs, dir), created };
+}
+
+/**
+ * Copies one context entry (file, symlink or directory tree) to the host path `target` inside the root
+ * filesystem, keeping modification times and modes (unless `mode` replaces them, as --chmod does) and
+ * setting the owner. Symlinks inside a copied directory are copied as links, never followed.
+ */
+export async function copyEntry(
+  sourcePath: string,
+  sourceStats: Stats,
+  target: string,
+  owner: Ownership,
+  recorder: CopyRecorder,
+  mode?: number,
+): Promise<void> {
+  if (sourceStats.isDirectory()) {
+    const existing = await lstat(target).catch(() => undefined);
+    if (existing && !existing.isDirectory()) await rm(target, { force: true });
+    if (!existing?.isDirectory()) await mkdir(target);
+    recorder.add(target);
+    for (const name of (await readdir(sourcePath)).sort()) {
+      const childSource = path.join(sourcePath, name);
+      await copyEntry(
+        childSource,
+        await lstat(childSource),
+        path.join(target, name),
+        owner,
+        recorder,
+        mode,
+      );
+    }
+    await applyAttributes(target, sourceStats, owner, mode);
+    return;
+  }
+
+  await rm(target, { recursive: true, force: true });
+  if (sourceStats.isSymbolicLink()) {
+    await symlink(await readlink(sourcePath), target);
+  } else if (sourceStats.isFile()) {
+    await copyFile(sourcePath, target);
+  } else {
+    return; // NOTE: sockets, FIFOs and device files in the context are skipped; Docker copies FIFOs and devices.
+  }
+  await applyAttributes(target, sourceStats, owner, mode);
+  recorder.add(target);
+}
+
+async function applyAttributes(
+  target: string,
+  stats: Stats,
+  owner: Ownership,
+  mode: number | undefined,
+): Promise<void> {
+  await lchown(target, owner.uid, owner.gid);
+  if (!stats.isSymbolicLink()) await chmod(target, mode ?? stats.mode & 0o7777);
+  await lutimes(target, stats.atime, stats.mtime);
+}

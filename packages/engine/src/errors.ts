@@ -1,0 +1,56 @@
+/** Stable codes of {@link EngineError}; callers branch on these, never on messages. */
+export type EngineErrorCode =
+  | 'INVALID_OPTION'
+  | 'DOCKERFILE_NOT_FOUND'
+  | 'CONTEXT_NOT_FOUND'
+  | 'CONTEXT_PATH_ESCAPE'
+  | 'CONTEXT_FILE_NOT_FOUND'
+  | 'COPY_INVALID_DESTINATION'
+  | 'UNSUPPORTED_INSTRUCTION'
+  | 'UNKNOWN_STAGE'
+  | 'USER_NOT_FOUND'
+  | 'BASE_IMAGE_FAILED'
+  | 'RUN_FAILED'
+  | 'RUN_SETUP_FAILED'
+  | 'ROOTFS_PATH_INVALID'
+  | 'OUTPUT_FAILED'
+  | 'PUSH_FAILED';
+
+export interface EngineErrorOptions {
+  hint?: string;
+  cause?: unknown;
+}
+
+/** The one error base class of @kiln/engine: a stable `code`, a `hint` saying what to do, and `cause`. */
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: EngineErrorCode, message: string, options: EngineErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EngineError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** A RUN instruction whose command exited with a non-zero status. */
+export class RunFailedError extends EngineError {
+  readonly exitCode: number;
+  readonly command: string;
+  /** The last lines of the command's combined stdout and stderr. */
+  readonly outputTail: string;
+
+  constructor(command: string, exitCode: number, outputTail: string) {
+    const tail = outputTail.trimEnd();
+    super(
+      'RUN_FAILED',
+      `RUN ${command} failed with exit code ${exitCode}` + (tail ? `:\n${tail}` : ''),
+      { hint: 'Fix the command so it exits with 0; the lines above are the end of its output.' },
+    );
+    this.name = 'RunFailedError';
+    this.exitCode = exitCode;
+    this.command = command;
+    this.outputTail = tail;
+  }
+}

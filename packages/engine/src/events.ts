@@ -1,0 +1,38 @@
+/** Progress events of a build, in the order they happen; the engine never prints, a caller renders these. */
+export type BuildEvent =
+  | { type: 'build-start'; stages: number; target: string }
+  | { type: 'stage-start'; stage: number; name: string | undefined; base: string }
+  | { type: 'base-resolved'; stage: number; reference: string; digest: string; layers: number }
+  | { type: 'blob-download'; digest: string; size: number; cached: boolean }
+  | {
+      type: 'step-start';
+      stage: number;
+      step: number;
+      steps: number;
+      instruction: string;
+      line: number;
+    }
+  | { type: 'step-output'; stage: number; step: number; line: string; stream: 'stdout' | 'stderr' }
+  | {
+      type: 'step-done';
+      stage: number;
+      step: number;
+      /** No layer cache exists yet, so every step runs. */
+      cache: 'none';
+      durationMs: number;
+      layer: { digest: string; size: number } | undefined;
+    }
+  | {
+      type: 'layer-written';
+      digest: string;
+      size: number;
+      diffId: string;
+      uncompressedSize: number;
+    }
+  | { type: 'image-assembled'; digest: string; configDigest: string; layers: number }
+  | { type: 'push-start'; destination: string }
+  | { type: 'push-done'; destination: string; digest: string }
+  | { type: 'output-written'; kind: 'oci-layout' | 'tar' | 'digest-file'; path: string }
+  | { type: 'build-done'; digest: string; durationMs: number };
+
+export type BuildEventType = BuildEvent['type'];

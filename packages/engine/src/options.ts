@@ -1,0 +1,58 @@
+import type { ImageConfig, ImageManifest, Platform } from '@kiln/oci-spec';
+import type { BuildEvent } from './events.js';
+
+export interface BuildOptions {
+  /** Directory of the build context. */
+  context: string;
+  /** Path of the Dockerfile; relative paths are tried against the working directory, then the context. Default `<context>/Dockerfile`. */
+  dockerfile?: string;
+  /** References to push the image to (every one of them). */
+  destinations?: string[];
+  buildArgs?: Record<string, string>;
+  /** Name or index of the stage to build; default the last. */
+  target?: string;
+  /** Build without pushing; `destinations` still name the image in the tar and layout outputs. */
+  noPush?: boolean;
+  /** Directory of an OCI image layout to write (or add) the image to. */
+  ociLayoutPath?: string;
+  /** File to write a `docker load` tarball to. */
+  tarPath?: string;
+  /** File to write the manifest digest to. */
+  digestFile?: string;
+  /** Labels set on the image after the Dockerfile's own. */
+  labels?: Record<string, string>;
+  /** Push over plain HTTP. */
+  insecure?: boolean;
+  /** Pull over plain HTTP. */
+  insecurePull?: boolean;
+  /** Registries (host:port) reached over plain HTTP for pulls and pushes. */
+  insecureRegistries?: string[];
+  skipTlsVerify?: boolean;
+  /** Registry name to replacement hosts, for example `{ 'docker.io': ['127.0.0.1:5000'] }`. */
+  registryMap?: Record<string, string[]>;
+  /** Platform of the image (`linux/arm64/v8` or an object); default the host's. */
+  platform?: string | Platform;
+  /** Fixed timestamps, so the same inputs give the same digest. */
+  reproducible?: boolean;
+  /** Directory for the base-layer cache and stage root filesystems; default `KILN_DIR`, else a temp dir. */
+  workDir?: string;
+  onEvent?: (event: BuildEvent) => void;
+}
+
+export interface OutputResult {
+  kind: 'push' | 'oci-layout' | 'tar' | 'digest-file';
+  /** Destination reference or file path. */
+  target: string;
+  digest: string;
+}
+
+export interface BuildResult {
+  /** Manifest digest, the image's identity in a registry. */
+  digest: string;
+  mediaType: string;
+  manifest: ImageManifest;
+  manifestBytes: Uint8Array;
+  config: ImageConfig;
+  configDigest: string;
+  outputs: OutputResult[];
+}

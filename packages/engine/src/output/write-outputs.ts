@@ -1,0 +1,115 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { parseReference } from '@kiln/oci-spec';
+import type { ImageReference } from '@kiln/oci-spec';
+import type { RegistryClient } from '@kiln/registry-client';
+import { EngineError } from '../errors.js';
+import type { BuildEvent } from '../events.js';
+import type { BlobStore } from '../image/blob-store.js';
+import type { AssembledImage } from '../image/image-builder.js';
+import type { BuildOptions, OutputResult } from '../options.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { writeDockerArchive } from './docker-archive.js';
+import { writeOciLayout } from './oci-layout.js';
+
+/** Writes the image to every output the options ask for, pushes first, and returns one result per output. */
+export async function writeOutputs(
+  image: AssembledImage,
+  store: BlobStore,
+  client: RegistryClient,
+  options: BuildOptions,
+  emit: (event: BuildEvent) => void,
+  layerSources: ReadonlyMap<string, string[]> = new Map(),
+): Promise<OutputResult[]> {
+  const destinations = (options.destinations ?? []).map(parseDestination);
+  const results: OutputResult[] = [];
+
+  if (!options.noPush) {
+    for (const destination of destinations) {
+      emit({ type: 'push-start', destination: destination.toString() });
+      await pushTo(client, destination, image, store, layerSources);
+      emit({ type: 'push-done', destination: destination.toString(), digest: image.digest });
+      results.push({ kind: 'push', target: destination.toString(), digest: image.digest });
+    }
+  }
+
+  if (options.ociLayoutPath) {
+    const refName = destinations.find((d) => d.tag !== undefined)?.tag ?? 'latest';
+    await writeOciLayout(path.resolve(options.ociLayoutPath), image, store, refName);
+    emit({ type: 'output-written', kind: 'oci-layout', path: options.ociLayoutPath });
+    results.push({ kind: 'oci-layout', target: options.ociLayoutPath, digest: image.digest });
+  }
+
+  if (options.tarPath) {
+    const repoTags = destinations
+      .filter((d) => d.tag !== undefined && d.digest === undefined)
+      .map((d) => d.familiarString());
+    await mkdir(path.dirname(path.resolve(options.tarPath)), { recursive: true });
+    await writeDockerArchive(path.resolve(options.tarPath), image, store, repoTags);
+    emit({ type: 'output-written', kind: 'tar', path: options.tarPath });
+    results.push({ kind: 'tar', target: options.tarPath, digest: image.digest });
+  }
+
+  if (options.digestFile) {
+    await mkdir(path.dirname(path.resolve(options.digestFile)), { recursive: true });
+    await writeFileAtomic(path.resolve(options.digestFile), image.digest);
+    emit({ type: 'output-written', kind: 'digest-file', path: options.digestFile });
+    results.push({ kind: 'digest-file', target: options.digestFile, digest: image.digest });
+  }
+  return results;
+}
+
+function parseDestination(text: string): ImageReference {
+  try {
+    return parseReference(text);
+  } catch (error) {
+    throw new EngineError(
+      'INVALID_OPTION',
+      `Invalid destination "${text}": ${(error as Error).message}`,
+      {
+        hint: 'Write a destination as REGISTRY/REPOSITORY:TAG, for example registry.example.com/team/app:1.0.',
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Pushes config and layers (blobs the registry has are skipped), then the manifest under the destination's tag. */
+async function pushTo(
+  client: RegistryClient,
+  destination: ImageReference,
+  image: AssembledImage,
+  store: BlobStore,
+  layerSources: ReadonlyMap<string, string[]>,
+): Promise<void> {
+  const blobs = [
+    {
+      descriptor: image.configDescriptor,
+      open: () => Readable.from([Buffer.from(image.configBytes)]),
+    },
+    ...image.manifest.layers.map((layer) => ({
+      descriptor: layer,
+      open: () => store.open(layer.digest),
+      mountFrom: layerSources.get(layer.digest) ?? [],
+    })),
+  ];
+  try {
+    await client.pushImage(destination, {
+      manifestBytes: image.manifestBytes,
+      mediaType: image.mediaType,
+      blobs,
+    });
+  } catch (error) {
+    throw new EngineError(
+      'PUSH_FAILED',
+      `Pushing to ${destination.toString()} failed: ${(error as Error).message}`,
+      {
+        hint:
+          (error as { hint?: string }).hint ??
+          'Check the destination, the credentials and --insecure for plain-HTTP registries.',
+        cause: error,
+      },
+    );
+  }
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { buildChrootCommand } from './chroot-command.js';
+
+const base = {
+  rootfs: '/work/root fs',
+  argv: ['/bin/sh', '-c', 'echo "$(id)"; rm -rf $HOME'],
+  cwd: '/srv',
+  uid: 0,
+  gid: 0,
+  groups: [0, 10],
+  env: ['PATH=/bin', 'A=b c'],
+  mounts: [
+    { kind: 'proc' as const, target: '/proc' },
+    { kind: 'bind' as const, source: '/tmp/x y/hosts', target: '/etc/hosts' },
+  ],
+};
+
+describe('buildChrootCommand', () => {
+  it('runs the set-up script in a private mount namespace', () => {
+    const spec = buildChrootCommand(base);
+    expect(spec.file).toBe('/usr/bin/unshare');
+    expect(spec.args.slice(0, 6)).toEqual([
+      '--mount',
+      '--propagation',
+      'private',
+      '--fork',
+      '--',
+      '/bin/sh',
+    ]);
+    expect(spec.args[6]).toBe('-c');
+  });
+
+  it('passes paths and argv as positional arguments, never in the script', () => {
+    const spec = buildChrootCommand(base);
+    const script = spec.args[7] as string;
+    expect(script).not.toContain('root fs');
+    expect(script).not.toContain('rm -rf');
+    const positional = spec.args.slice(8);
+    expect(positional.slice(0, 8)).toEqual([
+      'kiln-sandbox',
+      '/usr/bin/setpriv',
+      '/work/root fs',
+      '/srv',
+      '0',
+      '0',
+      '0,10',
+      '2',
+    ]);
+    expect(positional.slice(8, 14)).toEqual([
+      'proc',
+      '-',
+      '/proc',
+      'bind',
+      '/tmp/x y/hosts',
+      '/etc/hosts',
+    ]);
+  });
+
+  it('clears the environment and chroots with the working directory', () => {
+    const spec = buildChrootCommand(base);
+    const chain = spec.args.slice(22);
+    expect(chain).toEqual([
+      '/usr/bin/env',
+      '-i',
+      '--',
+      'PATH=/bin',
+      'A=b c',
+      '/usr/bin/unshare',
+      '--root=/work/root fs',
+      '--wd=/srv',
+      '--',
+      '/bin/sh',
+      '-c',
+      'echo "$(id)"; rm -rf $HOME',
+    ]);
+    expect(spec.env).toEqual({ PATH: expect.stringContaining('/usr/bin') });
+  });
+
+  it('switches uid only for a non-root user', () => {
+    const spec = buildChrootCommand({ ...base, uid: 1000, gid: 1000, groups: [1000] });
+    expect(spec.args).toContain('--setuid=1000');
+    expect(buildChrootCommand(base).args.some((arg) => arg.startsWith('--setuid'))).toBe(false);
+  });
+
+  it('rejects an empty argv', () => {
+    expect(() => buildChrootCommand({ ...base, argv: [] })).toThrow(/argv/);
+  });
+});
+
+describe('buildChrootCommand network', () => {
+  it('adds a network namespace for network none', () => {
+    expect(buildChrootCommand({ ...base, network: 'none' }).args.slice(0, 3)).toEqual([
+      '--mount',
+      '--net',
+      '--propagation',
+    ]);
+    expect(buildChrootCommand(base).args).not.toContain('--net');
+  });
+});

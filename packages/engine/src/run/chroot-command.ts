@@ -1,0 +1,142 @@
+/** A mount that the RUN sandbox makes inside the stage's root filesystem, in its own mount namespace. */
+export type SandboxMount =
+  | { kind: 'proc'; target: string }
+  | { kind: 'sys'; target: string }
+  | { kind: 'dev'; target: string }
+  | { kind: 'bind'; source: string; target: string };
+
+export interface ChrootCommandOptions {
+  /** Absolute host path of the stage's root filesystem. */
+  rootfs: string;
+  /** The command and its arguments, run inside the root filesystem. */
+  argv: string[];
+  /** Working directory inside the root filesystem; it must exist. */
+  cwd: string;
+  uid: number;
+  gid: number;
+  /** Supplementary group ids. */
+  groups: number[];
+  /** The command's whole environment as `NAME=value` entries; nothing of the host's leaks in. */
+  env: string[];
+  /** Targets are absolute paths inside the root filesystem. */
+  mounts: SandboxMount[];
+  /** `none` adds a new network namespace (loopback only); default `host`, the host's network. */
+  network?: 'host' | 'none';
+  /** Absolute paths of the host programs used around the command. */
+  hostTools?: Partial<HostTools>;
+}
+
+export interface HostTools {
+  sh: string;
+  unshare: string;
+  setpriv: string;
+  env: string;
+}
+
+export interface SpawnSpec {
+  file: string;
+  args: string[];
+  /** Environment of the set-up script itself (the command gets `env -i` with its own). */
+  env: Record<string, string>;
+}
+
+export const DEFAULT_HOST_TOOLS: HostTools = {
+  sh: '/bin/sh',
+  unshare: '/usr/bin/unshare',
+  setpriv: '/usr/bin/setpriv',
+  env: '/usr/bin/env',
+};
+
+const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Exit status of the set-up script when a mount fails, so it is not mistaken for the command's own. */
+export const SANDBOX_SETUP_EXIT_CODE = 125;
+
+/** Device nodes that the minimal /dev of the sandbox gets from the host, each bound on its own. */
+const DEVICE_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+// The script takes every path as a positional argument, so no value is ever parsed as shell code.
+// Arguments: SETPRIV ROOT CWD UID GID GROUPS N [KIND SOURCE TARGET]*N, then the rest of the chain.
+const SETUP_SCRIPT = `
+fail() { echo "kiln sandbox: $*" >&2; exit ${SANDBOX_SETUP_EXIT_CODE}; }
+setpriv=$1 root=$2 cwd=$3 uid=$4 gid=$5 groups=$6 n=$7
+shift 7
+while [ "$n" -gt 0 ]; do
+  kind=$1 src=$2 dst=$root$3
+  shift 3
+  n=$((n - 1))
+  case $kind in
+    proc) mount -t proc -o nosuid,nodev,noexec proc "$dst" || fail "mounting proc on $dst failed" ;;
+    sys)
+      mount --bind /sys "$dst" || fail "binding /sys on $dst failed"
+      mount -o remount,bind,ro "$dst" || fail "making $dst read-only failed" ;;
+    dev)
+      mount -t tmpfs -o mode=755,nosuid tmpfs "$dst" || fail "mounting tmpfs on $dst failed"
+      for node in ${DEVICE_NODES.join(' ')}; do
+        [ -e "/dev/$node" ] || continue
+        : > "$dst/$node" && mount --bind "/dev/$node" "$dst/$node" || fail "binding /dev/$node failed"
+      done
+      mkdir "$dst/pts" "$dst/shm" && ln -s /proc/self/fd "$dst/fd" && ln -s /proc/self/fd/0 "$dst/stdin" &&
+        ln -s /proc/self/fd/1 "$dst/stdout" && ln -s /proc/self/fd/2 "$dst/stderr" || fail "populating $dst failed" ;;
+    bind) mount --bind "$src" "$dst" || fail "binding $src on $dst failed" ;;
+    *) fail "unknown mount kind $kind" ;;
+  esac
+done
+if [ -n "$groups" ]; then set -- --groups "$groups" -- "$@"; else set -- --clear-groups -- "$@"; fi
+exec "$setpriv" --regid "$gid" "$@"
+`;
+
+/**
+ * Builds the host command that runs `argv` chrooted into `rootfs` in a private mount namespace.
+ * The mounts exist only in that namespace, so they vanish with it, also when the command fails.
+ * The chain after the mounts is `setpriv` (gid and supplementary groups, while still root), `env -i`
+ * (the command's environment only), then `unshare --root --wd --setuid` (root, directory and uid;
+ * unshare's own --setgid would drop the supplementary groups). argv[0] is looked up in the image.
+ */
+export function buildChrootCommand(options: ChrootCommandOptions): SpawnSpec {
+  const { rootfs, argv, cwd, uid, gid, groups, mounts } = options;
+  if (argv.length === 0) throw new TypeError('buildChrootCommand: argv must not be empty');
+  const tools = { ...DEFAULT_HOST_TOOLS, ...options.hostTools };
+
+  const mountArgs = mounts.flatMap((m) => [m.kind, m.kind === 'bind' ? m.source : '-', m.target]);
+  const chain = [
+    tools.env,
+    '-i',
+    '--',
+    ...options.env,
+    tools.unshare,
+    `--root=${rootfs}`,
+    `--wd=${cwd}`,
+  ];
+  if (uid !== 0) chain.push(`--setuid=${uid}`);
+  chain.push('--', ...argv);
+
+  const scriptArgs = [
+    tools.setpriv,
+    rootfs,
+    cwd,
+    String(uid),
+    String(gid),
+    groups.join(','),
+    String(mounts.length),
+    ...mountArgs,
+  ];
+  return {
+    file: tools.unshare,
+    env: { PATH: HOST_PATH },
+    args: [
+      '--mount',
+      ...(options.network === 'none' ? ['--net'] : []),
+      '--propagation',
+      'private',
+      '--fork',
+      '--',
+      tools.sh,
+      '-c',
+      SETUP_SCRIPT,
+      'kiln-sandbox',
+      ...scriptArgs,
+      ...chain,
+    ],
+  };
+}

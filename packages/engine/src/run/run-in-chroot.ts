@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { copyFile, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EngineError } from '../errors.js';
+import { resolveInRoot } from '../util/rootfs-path.js';
+import { SANDBOX_SETUP_EXIT_CODE, buildChrootCommand } from './chroot-command.js';
+import type { SandboxMount, SpawnSpec } from './chroot-command.js';
+import { OutputTail } from './output-tail.js';
+import type { RunIdentity } from './users.js';
+
+export interface RunInChrootOptions {
+  rootfs: string;
+  argv: string[];
+  /** Environment of the command, `NAME=value` entries; nothing of the host's leaks in. */
+  env: string[];
+  cwd: string;
+  identity: RunIdentity;
+  /** `none` gives the command a network namespace of its own with only loopback; default `host`. */
+  network?: 'host' | 'none';
+  /** A scratch directory for the per-run copies of resolv.conf and hosts. */
+  scratchDir: string;
+  onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called after the sandbox's placeholder files exist and before anything else changes (take a baseline here). */
+  beforeRun?: () => Promise<void>;
+  /** Called after the command exited and before the placeholders go (take the snapshot here). */
+  afterRun?: (exitCode: number) => Promise<void>;
+}
+
+export interface RunInChrootResult {
+  exitCode: number;
+  outputTail: string;
+  /** True when placeholder files were created and removed, which changes the root filesystem. */
+  placeholdersRemoved?: boolean;
+}
+
+/** Host files that are bind-mounted as per-run copies, so the command's writes to them never reach the host. */
+const NETWORK_FILES = ['/etc/resolv.conf', '/etc/hosts'];
+
+/**
+ * Runs `argv` in a chroot of `rootfs` with /proc, a minimal /dev, a read-only /sys and copies of the
+ * host's resolv.conf and hosts, all mounted in a private mount namespace that dies with the command.
+ * The working directory is created if missing, as Docker does. Empty placeholder files that the
+ * network files need as mount points are removed afterwards.
+ */
+export async function runInChroot(options: RunInChrootOptions): Promise<RunInChrootResult> {
+  const { rootfs, identity } = options;
+  const mounts: SandboxMount[] = [];
+  for (const [kind, target] of [
+    ['proc', '/proc'],
+    ['dev', '/dev'],
+    ['sys', '/sys'],
+  ] as const) {
+    if (await isRealDirectory(path.join(rootfs, target))) mounts.push({ kind, target });
+  }
+  const placeholders = await prepareNetworkFiles(rootfs, options.scratchDir, mounts);
+
+  try {
+    await options.beforeRun?.();
+    await mkdir(await resolveInRoot(rootfs, options.cwd), { recursive: true });
+    const spec = buildChrootCommand({
+      rootfs,
+      argv: options.argv,
+      cwd: options.cwd,
+      uid: identity.uid,
+      gid: identity.gid,
+      groups: identity.groups,
+      env: options.env,
+      network: options.network ?? 'host',
+      mounts,
+    });
+    const result = await spawnAndWait(spec, options);
+    await options.afterRun?.(result.exitCode);
+    return { ...result, placeholdersRemoved: placeholders.length > 0 };
+  } finally {
+    await Promise.all(placeholders.map((p) => rm(p, { force: true })));
+  }
+}
+
+/** Copies the host's network files into `scratchDir` and adds bind mounts for them; returns placeholders to remove. */
+async function prepareNetworkFiles(
+  rootfs: string,
+  scratchDir: string,
+  mounts: SandboxMount[],
+): Promise<string[]> {
+  const placeholders: string[] = [];
+  if (!(await isRealDirectory(path.join(rootfs, 'etc')))) return placeholders;
+  await mkdir(scratchDir, { recursive: true });
+
+  for (const file of NETWORK_FILES) {
+    const copy = path.join(scratchDir, path.basename(file));
+    const copied = await copyFile(file, copy).then(
+      () => true,
+      () => false,
+    );
+    if (!copied) continue;
+
+    const target = path.join(rootfs, file);
+    const stats = await lstat(target).catch(() => undefined);
+    if (stats === undefined) {
+      await writeFile(target, '');
+      placeholders.push(target);
+    } else if (!stats.isFile()) {
+      continue; // A symlink could point the bind mount at a host path; leave the image's entry alone.
+    }
+    mounts.push({ kind: 'bind', source: copy, target: file });
+  }
+  return placeholders;
+}
+
+async function isRealDirectory(p: string): Promise<boolean> {
+  const stats = await lstat(p).catch(() => undefined);
+  return stats?.isDirectory() ?? false;
+}
+
+function spawnAndWait(spec: SpawnSpec, options: RunInChrootOptions): Promise<RunInChrootResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(spec.file, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail = new OutputTail();
+    for (const stream of ['stdout', 'stderr'] as const) {
+      child[stream].setEncoding('utf8');
+      child[stream].on('data', (chunk: string) => {
+        for (const line of tail.push(chunk)) options.onOutput?.(line, stream);
+      });
+    }
+    child.on('error', (err) =>
+      reject(
+        new EngineError('RUN_SETUP_FAILED', `Starting ${spec.file} failed: ${err.message}`, {
+          hint: 'Install util-linux (unshare, setpriv) and run kiln as root or with CAP_SYS_ADMIN.',
+          cause: err,
+        }),
+      ),
+    );
+    child.on('close', (code, signal) => {
+      const last = tail.flush();
+      if (last !== undefined) options.onOutput?.(last, 'stdout');
+      const outputTail = tail.toString();
+      if (code === SANDBOX_SETUP_EXIT_CODE && outputTail.includes('kiln sandbox:')) {
+        reject(
+          new EngineError('RUN_SETUP_FAILED', `Setting up the RUN sandbox failed:\n${outputTail}`, {
+            hint: 'RUN needs root (or CAP_SYS_ADMIN) to create a mount namespace and chroot.',
+          }),
+        );
+        return;
+      }
+      resolve({ exitCode: code ?? 128 + signalNumber(signal), outputTail });
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGKILL: 9,
+    SIGTERM: 15,
+  };
+  return (signal && numbers[signal]) ?? 0;
+}

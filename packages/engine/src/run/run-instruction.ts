@@ -1,0 +1,94 @@
+import path from 'node:path';
+import type { RunInstruction } from '@kiln/dockerfile-parser';
+import { DEFAULT_RACY_MARGIN_NS } from '@kiln/fs-snapshot';
+import type { ChangeSet } from '@kiln/layer-writer';
+import { EngineError, RunFailedError } from '../errors.js';
+import { runEnvironment, splitEnvEntry } from '../stage/environment.js';
+import { commandArgv } from '../stage/metadata-instructions.js';
+import type { BuildServices, StageRun } from '../stage/stage-run.js';
+import { runInChroot } from './run-in-chroot.js';
+import { resolveIdentityInRoot } from './users.js';
+
+/** Returns the text that names a RUN in history and errors: `/bin/sh -c CMD` or the exec argv. */
+export function runCommandText(instruction: RunInstruction, shell: readonly string[]): string {
+  return instruction.command.form === 'exec'
+    ? JSON.stringify(instruction.command.args)
+    : [...shell, instruction.command.command].join(' ');
+}
+
+/**
+ * Runs a RUN instruction in a chroot of the stage's root filesystem and returns what it changed.
+ * A non-zero exit fails the build with the command, its exit code and its last output lines.
+ */
+export async function executeRun(
+  run: StageRun,
+  instruction: RunInstruction,
+  services: BuildServices,
+  step: number,
+): Promise<ChangeSet> {
+  rejectUnsupportedFlags(instruction);
+  const config = run.meta.config;
+  const identity = await resolveIdentityInRoot(run.rootfs, config.User ?? '');
+  const env = runEnvironment(config.Env ?? [], run.args);
+  if (!env.some((entry) => splitEnvEntry(entry)[0] === 'HOME')) env.push(`HOME=${identity.home}`);
+
+  let changes: ChangeSet | undefined;
+  const result = await runInChroot({
+    rootfs: run.rootfs,
+    argv: commandArgv(instruction.command, run.meta.shell),
+    env,
+    cwd: config.WorkingDir || '/',
+    identity,
+    network: instruction.network === 'none' ? 'none' : 'host',
+    scratchDir: path.join(services.scratchDir, 'run'),
+    onOutput: (line, stream) =>
+      services.emit({ type: 'step-output', stage: run.index, step, line, stream }),
+    beforeRun: async () => {
+      if (run.baselineCurrent) return;
+      await settle();
+      await run.snapshotter.init();
+      run.baselineCurrent = true;
+    },
+    afterRun: async (exitCode) => {
+      if (exitCode !== 0) return;
+      await settle();
+      changes = await run.snapshotter.changes();
+    },
+  });
+  if (result.placeholdersRemoved) run.baselineCurrent = false;
+  if (result.exitCode !== 0 || changes === undefined) {
+    throw new RunFailedError(
+      runCommandText(instruction, run.meta.shell),
+      result.exitCode,
+      result.outputTail,
+    );
+  }
+  return changes;
+}
+
+/**
+ * Waits out the walk snapshotter's racy window (50 ms by default), so that nothing written just
+ * before a walk has a ctime inside it. The snapshotter reports racy directories and symlinks as
+ * changed, which would put extra entries into layers and break reproducible digests.
+ */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, RACY_SETTLE_MS));
+}
+
+const RACY_SETTLE_MS = Number(DEFAULT_RACY_MARGIN_NS / 1_000_000n) + 10;
+
+function rejectUnsupportedFlags(instruction: RunInstruction): void {
+  const unsupported: string[] = [];
+  if (instruction.mounts.length > 0) unsupported.push('--mount');
+  if (instruction.security === 'insecure') unsupported.push('--security=insecure');
+  if (instruction.heredocs.length > 0) unsupported.push('here-documents');
+  if (unsupported.length > 0) {
+    throw new EngineError(
+      'UNSUPPORTED_INSTRUCTION',
+      `RUN with ${unsupported.join(', ')} is not supported yet`,
+      {
+        hint: 'Rewrite the RUN without these features.',
+      },
+    );
+  }
+}

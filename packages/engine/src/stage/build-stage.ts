@@ -1,0 +1,158 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { expandInstruction } from '@kiln/dockerfile-parser';
+import type { ArgInstruction, Instruction, Stage } from '@kiln/dockerfile-parser';
+import { WalkSnapshotter } from '@kiln/fs-snapshot';
+import { writeLayer } from '@kiln/layer-writer';
+import type { ChangeSet } from '@kiln/layer-writer';
+import { executeCopy } from '../copy/copy-instruction.js';
+import { EngineError } from '../errors.js';
+import type { ImageBuilder } from '../image/image-builder.js';
+import { executeRun, runCommandText } from '../run/run-instruction.js';
+import { expansionEnvironment } from './environment.js';
+import { DEFAULT_SHELL, applyMetadataInstruction } from './metadata-instructions.js';
+import type { BuildServices, StageRun } from './stage-run.js';
+import { executeWorkdir } from './workdir-instruction.js';
+
+/** Creates the run state of a stage whose root filesystem and image builder hold the base already. */
+export function createStageRun(stage: Stage, rootfs: string, image: ImageBuilder): StageRun {
+  return {
+    index: stage.index,
+    name: stage.name,
+    rootfs,
+    image,
+    meta: {
+      config: image.containerConfig,
+      shell: image.containerConfig.Shell ? [...image.containerConfig.Shell] : [...DEFAULT_SHELL],
+      cmdSetInStage: false,
+      author: undefined,
+    },
+    args: new Map(),
+    snapshotter: new WalkSnapshotter(rootfs),
+    baselineCurrent: false,
+  };
+}
+
+/** Runs every instruction of the stage in order, adding a layer or an empty-layer history entry for each. */
+export async function runStageInstructions(
+  stage: Stage,
+  run: StageRun,
+  services: BuildServices,
+  escapeToken: string,
+): Promise<void> {
+  const steps = stage.instructions.length;
+  for (const [offset, raw] of stage.instructions.entries()) {
+    const step = offset + 1;
+    const started = Date.now();
+    services.emit({
+      type: 'step-start',
+      stage: stage.index,
+      step,
+      steps,
+      instruction: raw.original,
+      line: raw.location.startLine,
+    });
+
+    const instruction = expandInstruction(
+      raw,
+      expansionEnvironment(run.meta.config.Env ?? [], run.args),
+      { escapeToken },
+    );
+    const layer = await runInstruction(run, instruction, services, step);
+    services.emit({
+      type: 'step-done',
+      stage: stage.index,
+      step,
+      cache: 'none',
+      durationMs: Date.now() - started,
+      layer,
+    });
+  }
+}
+
+async function runInstruction(
+  run: StageRun,
+  instruction: Instruction,
+  services: BuildServices,
+  step: number,
+): Promise<{ digest: string; size: number } | undefined> {
+  switch (instruction.kind) {
+    case 'arg':
+      declareArgs(run, instruction, services);
+      run.image.addEmptyLayerHistory(
+        `ARG ${instruction.args.map((a) => (a.value === undefined ? a.name : `${a.name}=${a.value}`)).join(' ')}`,
+      );
+      return undefined;
+    case 'copy':
+    case 'add':
+      return commitChanges(
+        run,
+        await executeCopy(run, instruction, services),
+        `${instruction.kind.toUpperCase()} ${[...instruction.sources, instruction.destination].join(' ')}`,
+        services,
+      );
+    case 'workdir':
+      return commitChanges(
+        run,
+        await executeWorkdir(run, instruction),
+        `WORKDIR ${run.meta.config.WorkingDir}`,
+        services,
+      );
+    case 'run': {
+      const changes = await executeRun(run, instruction, services, step);
+      return commitChanges(
+        run,
+        changes,
+        `RUN ${runCommandText(instruction, run.meta.shell)}`,
+        services,
+      );
+    }
+    case 'from':
+      throw new EngineError('UNSUPPORTED_INSTRUCTION', 'FROM inside a stage is not expected here', {
+        hint: 'This is a bug in the stage split; please report it with the Dockerfile.',
+      });
+    default: {
+      const createdBy = applyMetadataInstruction(run.meta, instruction);
+      if (run.meta.author !== undefined) run.image.author = run.meta.author;
+      run.image.addEmptyLayerHistory(createdBy ?? instruction.original);
+      return undefined;
+    }
+  }
+}
+
+/** Records ARG declarations: a build arg wins, then the declared default, then a global or platform arg. */
+function declareArgs(run: StageRun, instruction: ArgInstruction, services: BuildServices): void {
+  for (const { name, value } of instruction.args) {
+    run.args.set(name, services.buildArgs[name] ?? value ?? services.argDefaults[name]);
+  }
+}
+
+/** Writes a change set as a gzip layer into the blob store and adds it to the image; no entries adds no layer. */
+async function commitChanges(
+  run: StageRun,
+  changes: ChangeSet,
+  createdBy: string,
+  services: BuildServices,
+): Promise<{ digest: string; size: number } | undefined> {
+  if (changes.entries.length === 0) {
+    run.image.addEmptyLayerHistory(createdBy);
+    return undefined;
+  }
+  const layersDir = path.join(services.scratchDir, 'layers');
+  await mkdir(layersDir, { recursive: true });
+  const file = path.join(layersDir, `stage${run.index}-${run.image.layers.length}.tar.gz`);
+  const result = await writeLayer(changes, file, {
+    compression: 'gzip',
+    reproducible: services.reproducible,
+  });
+  await services.store.adopt(result.digest, file);
+  run.image.addLayer(result, createdBy);
+  services.emit({
+    type: 'layer-written',
+    digest: result.digest,
+    size: result.size,
+    diffId: result.diffId,
+    uncompressedSize: result.uncompressedSize,
+  });
+  return { digest: result.digest, size: result.size };
+}

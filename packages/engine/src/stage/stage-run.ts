@@ -1,0 +1,42 @@
+import type { WalkSnapshotter } from '@kiln/fs-snapshot';
+import type { DirectoryContext } from '../context/build-context.js';
+import type { BuildEvent } from '../events.js';
+import type { BlobStore } from '../image/blob-store.js';
+import type { ImageBuilder } from '../image/image-builder.js';
+import type { MetadataState } from './metadata-instructions.js';
+
+/** The state of one stage while its instructions run. */
+export interface StageRun {
+  index: number;
+  name: string | undefined;
+  /** Host path of the stage's root filesystem. */
+  rootfs: string;
+  image: ImageBuilder;
+  /** Shell, author and the CMD flag; `meta.config` is `image.containerConfig`. */
+  meta: MetadataState;
+  /** ARGs declared so far in the stage, with their values (undefined: declared without one). */
+  args: Map<string, string | undefined>;
+  snapshotter: WalkSnapshotter;
+  /** False after an instruction wrote files without the snapshotter; the next RUN takes a new baseline first. */
+  baselineCurrent: boolean;
+}
+
+/** What every stage shares during one build. */
+export interface BuildServices {
+  context: DirectoryContext;
+  store: BlobStore;
+  /** Scratch directory of this build (layers in progress, per-RUN files). */
+  scratchDir: string;
+  reproducible: boolean;
+  /** Build-arg values given to the build (`--build-arg`). */
+  buildArgs: Readonly<Record<string, string>>;
+  /** Values an ARG without a default takes when no build arg sets it: global ARGs and platform args. */
+  argDefaults: Readonly<Record<string, string | undefined>>;
+  /** Finished stages by index, for COPY --from. */
+  stages: Map<number, StageRun>;
+  /** Repositories (`registry/repository`) that hold each base layer, so a push can mount instead of upload. */
+  layerSources: Map<string, string[]>;
+  /** Stage names (lower case) to indexes. */
+  stageNames: Map<string, number>;
+  emit(event: BuildEvent): void;
+}
