@@ -12,6 +12,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { applyLayer, writeLayer } from '@kiln/layer-writer';
+import { setAttributeSync } from '@napi-rs/xattr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { createSnapshotter } from './create-snapshotter.js';
@@ -57,8 +59,8 @@ afterEach(async () => {
 async function firstStep(rootfs: string): Promise<void> {
   await writeFile(join(rootfs, 'etc/new'), 'new\n');
   await writeFile(join(rootfs, 'etc/hostname'), 'renamed\n');
-  await chmod(join(rootfs, 'etc/conf.d/a.conf'), 0o600);
-  await chown(join(rootfs, 'opt/tool/run'), 1000, 1000);
+  await chmod(join(rootfs, 'etc/conf.d/a.conf'), 0o4750);
+  await chown(join(rootfs, 'opt/tool/run'), 1000, 1001);
   await rm(join(rootfs, 'etc/conf.d/b.conf'));
   await rm(join(rootfs, 'usr/share'), { recursive: true });
   await rm(join(rootfs, 'opt/data'), { recursive: true });
@@ -71,6 +73,8 @@ async function firstStep(rootfs: string): Promise<void> {
   await mkdir(join(rootfs, 'bin'));
   await writeFile(join(rootfs, 'bin/busybox'), 'busybox\n');
   await link(join(rootfs, 'bin/busybox'), join(rootfs, 'bin/sh'));
+  setAttributeSync(join(rootfs, 'bin/busybox'), 'user.kiln.test', 'value');
+  await run('mkfifo', [join(rootfs, 'bin/fifo')]);
   await writeFile(join(rootfs, 'proc/cpuinfo'), 'kernel interface\n');
 }
 
@@ -86,7 +90,7 @@ async function secondStep(rootfs: string): Promise<void> {
 }
 
 const modes = [
-  { mode: 'walk' as const, runs: true },
+  { mode: 'walk' as const, runs: isRoot },
   { mode: 'overlay' as const, runs: isRoot },
 ];
 
@@ -113,6 +117,30 @@ describe.each(modes)('$mode snapshotter', ({ mode, runs }) => {
     await applyChangeSet(second, replica);
     expect(await describeTree(replica)).toEqual(await describeTree(snapshotter.rootfs));
     expect(second.entries).toContainEqual({ path: 'bin/sh', kind: 'delete' });
+  });
+
+  it.skipIf(!runs)('reproduces each step through a layer', async () => {
+    snapshotter = await createSnapshotter(root, {
+      mode,
+      workDir: join(dir, 'work'),
+      ignoreMounts: false,
+    });
+    await snapshotter.init();
+
+    await firstStep(snapshotter.rootfs);
+    await rm(join(snapshotter.rootfs, 'proc/cpuinfo'));
+    const expected = await describeTree(snapshotter.rootfs);
+    expect(expected.find((line) => line.startsWith('bin/busybox '))).toContain('user.kiln.test=');
+    const first = join(dir, 'first.tar.gz');
+    await writeLayer(await snapshotter.changes(), first);
+    await applyLayer(first, replica);
+    expect(await describeTree(replica)).toEqual(expected);
+
+    await secondStep(snapshotter.rootfs);
+    const second = join(dir, 'second.tar.gz');
+    await writeLayer(await snapshotter.changes(), second);
+    await applyLayer(second, replica);
+    expect(await describeTree(replica)).toEqual(await describeTree(snapshotter.rootfs));
   });
 
   it.skipIf(!runs)('reports one delete for a removed directory', async () => {

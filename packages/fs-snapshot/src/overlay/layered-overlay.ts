@@ -8,9 +8,10 @@ import { OverlaySnapshotter } from './overlay-snapshotter.js';
 import type { OverlaySnapshotterOptions } from './overlay-snapshotter.js';
 
 /**
- * A {@link Snapshotter} that stacks one overlay upper directory per step on top of `root`:
- * each `changes()` unmounts, returns the step's upper directory as the change set, then mounts
- * the same merged directory again with that upper directory added as a read-only lower one.
+ * A {@link Snapshotter} that stacks one overlay upper directory per step on top of `root`.
+ * Each `changes()` unmounts the step's overlay and returns its upper directory's entries as the
+ * change set, then mounts the same merged directory again with that upper directory added as a
+ * read-only lower one.
  * Its cost grows with what a step changed, not with the size of the tree.
  */
 export class LayeredOverlaySnapshotter implements Snapshotter {
@@ -22,6 +23,8 @@ export class LayeredOverlaySnapshotter implements Snapshotter {
   // Lowest first: the root itself (absolute), then step directories relative to the stack directory.
   readonly #lowerDirs: string[] = [];
   #current: OverlaySnapshotter | undefined;
+  // The last step's snapshotter, whose read-only view backs the change set returned last.
+  #committed: OverlaySnapshotter | undefined;
 
   constructor(root: string, options: OverlaySnapshotterOptions) {
     this.root = root;
@@ -47,8 +50,11 @@ export class LayeredOverlaySnapshotter implements Snapshotter {
   async changes(): Promise<SnapshotChangeSet> {
     const current = this.#current;
     if (current === undefined) throw notInitialized('changes()');
+    await this.#committed?.release();
+    this.#committed = undefined;
     const changeSet = await current.commit();
-    await current.release();
+    this.#committed = current;
+    this.#current = undefined;
     this.#lowerDirs.push(String(this.#lowerDirs.length));
     await this.#mountNext();
     return changeSet;
@@ -58,6 +64,8 @@ export class LayeredOverlaySnapshotter implements Snapshotter {
   async release(): Promise<void> {
     await this.#current?.release();
     this.#current = undefined;
+    await this.#committed?.release();
+    this.#committed = undefined;
     if (this.#stackDir !== undefined) await rm(this.#stackDir, { recursive: true, force: true });
     this.#stackDir = undefined;
   }

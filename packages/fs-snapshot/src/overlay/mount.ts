@@ -3,11 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SnapshotError } from '../errors.js';
 
-/** The directories of one overlay mount; `lowerDirs` are listed lowest first, as image layers are. */
+/**
+ * The directories of one overlay mount; `lowerDirs` are listed lowest first, as image layers are.
+ * Without `upperDir` and `workDir` the mount is read-only and needs at least two lower directories.
+ */
 export interface OverlayMountSpec {
   lowerDirs: string[];
-  upperDir: string;
-  workDir: string;
+  upperDir?: string;
+  workDir?: string;
   mergedDir: string;
   /**
    * Directory against which relative lower, upper and work paths are resolved. The kernel takes
@@ -16,9 +19,9 @@ export interface OverlayMountSpec {
   cwd?: string;
 }
 
-// Overlay features that store state in xattrs of the upper dir instead of plain files
-// (metacopy: data left in a lower layer; redirect_dir: renamed directories) are turned off,
-// so that the upper directory alone contains every changed file's content.
+// Overlay features that store state in xattrs of the upper dir instead of plain files are turned
+// off, so that the upper directory alone contains every changed file. With metacopy a chown
+// leaves the data in a lower layer, and with redirect_dir a renamed directory is only an xattr.
 const FIXED_OPTIONS = 'redirect_dir=off,metacopy=off,index=off';
 
 /** Mounts an overlay file system with mount(8); raises `OVERLAY_MOUNT_FAILED` with its output. */
@@ -32,10 +35,17 @@ export async function mountOverlay(spec: OverlayMountSpec): Promise<void> {
       },
     );
   }
-  for (const dir of [...spec.lowerDirs, spec.upperDir, spec.workDir]) checkOptionPath(dir);
+  const writable = spec.upperDir !== undefined && spec.workDir !== undefined;
+  const dirs = writable
+    ? [...spec.lowerDirs, spec.upperDir as string, spec.workDir as string]
+    : spec.lowerDirs;
+  for (const dir of dirs) checkOptionPath(dir);
   // overlayfs lists the top layer first.
   const lower = [...spec.lowerDirs].reverse().join(':');
-  const options = `lowerdir=${lower},upperdir=${spec.upperDir},workdir=${spec.workDir},${FIXED_OPTIONS}`;
+  const layers = writable
+    ? `lowerdir=${lower},upperdir=${spec.upperDir},workdir=${spec.workDir}`
+    : `lowerdir=${lower},ro`;
+  const options = `${layers},${FIXED_OPTIONS}`;
   await runTool(
     'mount',
     ['-t', 'overlay', 'overlay', '-o', options, spec.mergedDir],

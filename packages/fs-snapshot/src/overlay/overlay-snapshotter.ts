@@ -38,17 +38,21 @@ export interface PreparedOverlay {
 type State = 'new' | 'mounted' | 'committed' | 'released';
 
 /**
- * Captures one step's changes with an overlay mount: `prepare()` mounts a fresh upper directory
- * over the lower directories, the step writes into the merged directory, and `commit()` unmounts
- * and returns the upper directory as a change set. `release()` unmounts (also after a failure)
- * and removes what the snapshotter created; a caller-owned upper or merged directory is kept.
+ * Captures one step's changes with an overlay mount. `prepare()` mounts a fresh upper directory
+ * over the lower directories and the step writes into the merged directory. `commit()` unmounts
+ * it, mounts a read-only view of the result and returns the upper directory's entries as a change
+ * set rooted at that view. `release()` unmounts (also after a failure) and removes what the
+ * snapshotter created; a caller-owned upper or merged directory is kept.
  */
 export class OverlaySnapshotter {
   readonly #options: OverlaySnapshotterOptions;
   #state: State = 'new';
   #ownDir: string | undefined;
+  #lowerDirs: string[] = [];
+  #cwd: string | undefined;
   #mergedDir: string | undefined;
   #upperDir: string | undefined;
+  #viewDir: string | undefined;
 
   constructor(options: OverlaySnapshotterOptions) {
     this.#options = options;
@@ -69,36 +73,56 @@ export class OverlaySnapshotter {
     await expectEmpty(upperDir);
     await mkdir(mergedDir, { recursive: true });
     await mkdir(overlayWorkDir);
+    this.#lowerDirs = [...lowerDirs];
+    this.#cwd = options.cwd;
     this.#upperDir = upperDir;
     this.#mergedDir = mergedDir;
 
-    const spec = { lowerDirs, upperDir, workDir: overlayWorkDir, mergedDir };
-    await mountOverlay(options.cwd === undefined ? spec : { ...spec, cwd: options.cwd });
+    await mountOverlay({
+      lowerDirs,
+      upperDir,
+      workDir: overlayWorkDir,
+      mergedDir,
+      cwd: options.cwd,
+    });
     this.#state = 'mounted';
     return { mergedDir, upperDir };
   }
 
-  /** Unmounts the overlay and returns the upper directory's changes, rooted at the upper directory. */
+  /**
+   * Unmounts the step's overlay and returns its changes. The entries come from the upper
+   * directory; their content is read from a read-only view of the step's result, which stays
+   * mounted until `release()`.
+   */
   async commit(): Promise<SnapshotChangeSet> {
     this.#expectState('mounted', 'commit');
+    const upperDir = this.#upperDir as string;
     await unmount(this.#mergedDir as string);
     this.#state = 'committed';
-    const ignore = await IgnoreList.load(this.#upperDir as string, {
-      ...this.#options,
-      ignoreMounts: false,
+
+    const viewDir = join(this.#ownDir as string, 'view');
+    await mkdir(viewDir);
+    await mountOverlay({
+      lowerDirs: [...this.#lowerDirs, upperDir],
+      mergedDir: viewDir,
+      cwd: this.#cwd,
     });
-    return changeSetFromUpperDir(this.#upperDir as string, ignore);
+    this.#viewDir = viewDir;
+
+    const ignore = await IgnoreList.load(upperDir, { ...this.#options, ignoreMounts: false });
+    return changeSetFromUpperDir(upperDir, ignore, viewDir);
   }
 
-  /** Unmounts if still mounted and removes the snapshotter's own directories; safe to call twice. */
+  /** Unmounts whatever is still mounted and removes the snapshotter's own directories; safe to call twice. */
   async release(): Promise<void> {
     if (this.#state === 'released') return;
     if (this.#state === 'mounted') await unmount(this.#mergedDir as string);
+    if (this.#viewDir !== undefined) await unmount(this.#viewDir);
     this.#state = 'released';
     if (this.#ownDir !== undefined) await rm(this.#ownDir, { recursive: true, force: true });
   }
 
-  /** The upper directory, once prepared; it contains the change set until `release()`. */
+  /** The upper directory, once prepared; a later mount may use it as a lower directory. */
   get upperDir(): string | undefined {
     return this.#upperDir;
   }

@@ -12,9 +12,15 @@ const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'];
 /**
  * Converts an overlay upper directory into a change set rooted at it: an overlay whiteout
  * (character device 0/0) becomes a `delete`, an opaque directory an `add` followed by an
- * `opaque`, and every other path an `add`. Paths the ignore list covers are left out.
+ * `opaque`, and every other path an `add`. Paths the ignore list covers are left out. The change
+ * set is rooted at `root`: a merged view of the step hides the overlay's private xattrs
+ * (trusted.overlay.origin, impure, opaque), which the upper directory would leak into a layer.
  */
-export function changeSetFromUpperDir(upperDir: string, ignore: IgnoreList): SnapshotChangeSet {
+export function changeSetFromUpperDir(
+  upperDir: string,
+  ignore: IgnoreList,
+  root = upperDir,
+): SnapshotChangeSet {
   // The racy threshold is irrelevant here, because an upper directory is read once and not compared.
   const records = walkTree(upperDir, ignore, 0n);
   const entries: ChangeSetEntry[] = [];
@@ -40,7 +46,7 @@ export function changeSetFromUpperDir(upperDir: string, ignore: IgnoreList): Sna
   const hardlinks = [...byInode.values()]
     .filter((group) => group.length > 1)
     .map((group) => group.sort());
-  return { root: upperDir, entries, hardlinks };
+  return { root, entries, hardlinks };
 }
 
 const KIND_ORDER: Record<ChangeSetEntry['kind'], number> = { delete: 0, add: 1, opaque: 2 };

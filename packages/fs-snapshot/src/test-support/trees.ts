@@ -14,6 +14,8 @@ import {
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
+
 import type { ChangeSet } from '../change-set.js';
 
 export const run = promisify(execFile);
@@ -55,8 +57,8 @@ export async function applyChangeSet(changeSet: ChangeSet, target: string): Prom
 }
 
 /**
- * Lists a tree as one line per path (type, mode, owner, size, content hash, link target, and the
- * mtime of non-directories), so two trees can be compared with one assertion.
+ * Lists a tree as one line per path (type, mode, owner, xattrs, size, content hash, link target,
+ * and the mtime of non-directories), so two trees can be compared with one assertion.
  */
 export async function describeTree(root: string, relative = ''): Promise<string[]> {
   const lines: string[] = [];
@@ -64,7 +66,7 @@ export async function describeTree(root: string, relative = ''): Promise<string[
   for (const name of names) {
     const path = relative === '' ? name : `${relative}/${name}`;
     const absolute = join(root, path);
-    const stats = await lstat(absolute);
+    const stats = await lstat(absolute, { bigint: true });
     let detail = '';
     if (stats.isFile()) {
       detail = `${stats.size} ${createHash('sha256')
@@ -74,11 +76,20 @@ export async function describeTree(root: string, relative = ''): Promise<string[
     } else if (stats.isSymbolicLink()) {
       detail = `-> ${await readlink(absolute)}`;
     }
-    const mtime = stats.isDirectory() ? '' : ` mtime=${stats.mtimeMs}`;
+    // Microseconds, because Node's utimes() passes seconds as a double and so drops the last digits of the ns.
+    const mtime = stats.isDirectory() ? '' : ` mtime=${stats.mtimeNs / 1000n}us`;
+    const xattrs = describeXattrs(absolute, stats.isSymbolicLink());
+    const owner = `${stats.uid}:${stats.gid}`;
     lines.push(
-      `${path} mode=${stats.mode.toString(8)} owner=${stats.uid}:${stats.gid}${mtime} ${detail}`.trimEnd(),
+      `${path} mode=${stats.mode.toString(8)} owner=${owner}${mtime}${xattrs} ${detail}`.trimEnd(),
     );
     if (stats.isDirectory()) lines.push(...(await describeTree(root, path)));
   }
   return lines;
+}
+
+function describeXattrs(path: string, isSymlink: boolean): string {
+  if (isSymlink) return '';
+  const names = listAttributesSync(path).sort();
+  return names.map((name) => ` ${name}=${getAttributeSync(path, name)?.toString('hex')}`).join('');
 }
