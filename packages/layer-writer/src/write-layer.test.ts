@@ -1,10 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, rm, symlink, utimes, writeFile, chown, chmod, readdir } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { applyLayer } from './apply-layer.js';
 import { directoryChangeSet } from './change-set.js';
+import { setMtimes } from './test-support/fixtures.js';
 import { describeTree, makeTempDir } from './test-support/tree.js';
 import { writeLayer } from './write-layer.js';
 
@@ -85,5 +96,162 @@ describe('applyLayer', () => {
     const applied = await applyLayer(blob, target);
     expect(applied.diffId).toBe(written.diffId);
     expect(await describeTree(target)).toEqual(await describeTree(root));
+  });
+});
+
+describe('writeLayer reproducible mode', () => {
+  async function twoCopies(): Promise<[string, string]> {
+    const first = path.join(work, 'first');
+    const second = path.join(work, 'second');
+    await basicTree(first);
+    await basicTree(second);
+    await setMtimes(first, '@1600000000.1');
+    await setMtimes(second, '@1700000000.2');
+    return [first, second];
+  }
+
+  it('gives equal digests for copies with different mtimes', async () => {
+    const [first, second] = await twoCopies();
+    const a = await writeLayer(await directoryChangeSet(first), path.join(work, 'a'), {
+      reproducible: true,
+    });
+    const b = await writeLayer(await directoryChangeSet(second), path.join(work, 'b'), {
+      reproducible: true,
+    });
+    expect(b.digest).toBe(a.digest);
+    expect(b.diffId).toBe(a.diffId);
+  });
+
+  it('keeps real mtimes without it', async () => {
+    const [first, second] = await twoCopies();
+    const a = await writeLayer(await directoryChangeSet(first), path.join(work, 'a'));
+    const b = await writeLayer(await directoryChangeSet(second), path.join(work, 'b'));
+    expect(b.diffId).not.toBe(a.diffId);
+  });
+
+  it('uses sourceDateEpoch for every entry', async () => {
+    const root = path.join(work, 'root');
+    await basicTree(root);
+    const blob = path.join(work, 'layer');
+    await writeLayer(await directoryChangeSet(root), blob, {
+      reproducible: true,
+      sourceDateEpoch: 1_234_567_890,
+    });
+    const listing = execFileSync('tar', ['--full-time', '--utc', '-tvzf', blob])
+      .toString()
+      .trim()
+      .split('\n');
+    expect(listing).toHaveLength(7);
+    for (const line of listing) expect(line).toContain('2009-02-13 23:31:30');
+  });
+
+  it('reads SOURCE_DATE_EPOCH when no epoch is given', async () => {
+    const root = path.join(work, 'root');
+    await basicTree(root);
+    const changeSet = await directoryChangeSet(root);
+    const fromOption = await writeLayer(changeSet, path.join(work, 'a'), {
+      reproducible: true,
+      sourceDateEpoch: 86_400,
+    });
+    process.env['SOURCE_DATE_EPOCH'] = '86400';
+    try {
+      const fromEnvironment = await writeLayer(changeSet, path.join(work, 'b'), {
+        reproducible: true,
+      });
+      expect(fromEnvironment.digest).toBe(fromOption.digest);
+    } finally {
+      delete process.env['SOURCE_DATE_EPOCH'];
+    }
+  });
+
+  it('rejects an invalid epoch', async () => {
+    await expect(
+      writeLayer({ root: work, entries: [] }, path.join(work, 'x'), {
+        reproducible: true,
+        sourceDateEpoch: -5,
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+});
+
+describe('writeLayer options', () => {
+  it('labels zstd layers and zstd can read them', async () => {
+    const root = path.join(work, 'root');
+    await basicTree(root);
+    const blob = path.join(work, 'layer.zst');
+    const result = await writeLayer(await directoryChangeSet(root), blob, {
+      compression: 'zstd',
+      level: 5,
+    });
+    expect(result.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    const tar = execFileSync('zstd', ['-dc', blob]);
+    expect(result.uncompressedSize).toBe(tar.length);
+    expect(result.size).toBe((await stat(blob)).size);
+  });
+
+  it('uses the Docker media type when asked', async () => {
+    const result = await writeLayer({ root: work, entries: [] }, path.join(work, 'x'), {
+      mediaTypeFamily: 'docker',
+    });
+    expect(result.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+  });
+
+  it('writes an uncompressed layer whose digest is its diffID', async () => {
+    const root = path.join(work, 'root');
+    await basicTree(root);
+    const result = await writeLayer(await directoryChangeSet(root), path.join(work, 'layer.tar'), {
+      compression: 'none',
+    });
+    expect(result.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+    expect(result.digest).toBe(result.diffId);
+    expect(result.size).toBe(result.uncompressedSize);
+  });
+
+  it('rejects a gzip level above 9', async () => {
+    await expect(
+      writeLayer({ root: work, entries: [] }, path.join(work, 'x'), { level: 10 }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
+  });
+
+  it('writes user and group names', async () => {
+    const root = path.join(work, 'root');
+    await basicTree(root);
+    const blob = path.join(work, 'layer');
+    const ownerNames = { users: new Map([[1000, 'builder']]), groups: new Map([[1001, 'staff']]) };
+    await writeLayer(await directoryChangeSet(root), blob, { ownerNames });
+    expect(execFileSync('tar', ['-tvzf', blob]).toString()).toMatch(
+      /^-rwsr-xr-x builder\/staff .* bin\/tool$/m,
+    );
+  });
+
+  it('writes whiteouts for deletions', async () => {
+    const blob = path.join(work, 'layer');
+    await writeLayer(
+      {
+        root: work,
+        entries: [
+          { path: 'etc/gone', kind: 'delete' },
+          { path: 'var/lib', kind: 'opaque' },
+          { path: 'top', kind: 'delete' },
+        ],
+      },
+      blob,
+    );
+    expect(execFileSync('tar', ['-tzf', blob]).toString().split('\n').filter(Boolean)).toEqual([
+      '.wh.top',
+      'etc/.wh.gone',
+      'var/lib/.wh..wh..opq',
+    ]);
+  });
+
+  it('rejects a path that climbs out of the root', async () => {
+    await expect(
+      writeLayer(
+        { root: work, entries: [{ path: '../etc/passwd', kind: 'add' }] },
+        path.join(work, 'x'),
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_PATH' });
   });
 });

@@ -21,9 +21,9 @@ export interface WriteLayerOptions {
   compression?: 'gzip' | 'zstd' | 'none';
   /** gzip 0-9 (default 6) or zstd 1-22 (default 3). */
   level?: number;
-  /** Sets every mtime to `sourceDateEpoch` (or 0), so the same files give the same digest. */
+  /** Fixed mtimes (see `sourceDateEpoch`), so the same files give the same digest anywhere. */
   reproducible?: boolean;
-  /** Seconds since the epoch used as the fixed mtime in reproducible mode (SOURCE_DATE_EPOCH). */
+  /** Fixed mtime in seconds since the epoch for reproducible mode; default SOURCE_DATE_EPOCH, else 0. */
   sourceDateEpoch?: number;
   /** Media type family of the result: 'oci' (default) or 'docker'. */
   mediaTypeFamily?: 'oci' | 'docker';
@@ -57,7 +57,7 @@ export async function writeLayer(
   const compression = options.compression ?? 'gzip';
   const mediaType = layerMediaType(compression, options.mediaTypeFamily ?? 'oci');
   const fixedMtimeNs = options.reproducible
-    ? BigInt(checkEpoch(options.sourceDateEpoch ?? 0)) * 1_000_000_000n
+    ? BigInt(fixedEpoch(options)) * 1_000_000_000n
     : undefined;
 
   const tar = Readable.from(
@@ -134,11 +134,20 @@ function invalidLevel(level: number, range: string): LayerError {
   });
 }
 
-function checkEpoch(epoch: number): number {
+/** The reproducible mtime: the option, else the SOURCE_DATE_EPOCH variable, else 0. */
+function fixedEpoch(options: WriteLayerOptions): number {
+  const fromEnvironment = process.env['SOURCE_DATE_EPOCH'];
+  const epoch =
+    options.sourceDateEpoch ??
+    (fromEnvironment !== undefined && fromEnvironment !== '' ? Number(fromEnvironment) : 0);
   if (!Number.isSafeInteger(epoch) || epoch < 0) {
-    throw new LayerError('INVALID_OPTION', `invalid sourceDateEpoch ${epoch}`, {
-      hint: 'Give whole seconds since 1970-01-01 UTC, as SOURCE_DATE_EPOCH does.',
-    });
+    throw new LayerError(
+      'INVALID_OPTION',
+      `invalid source date epoch ${String(options.sourceDateEpoch ?? fromEnvironment)}`,
+      {
+        hint: 'Give whole seconds since 1970-01-01 UTC, as SOURCE_DATE_EPOCH does.',
+      },
+    );
   }
   return epoch;
 }
