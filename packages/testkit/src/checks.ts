@@ -15,6 +15,8 @@ export interface SkopeoInspectOptions extends SkopeoAuthOptions {
   raw?: boolean;
   /** Print the image config. */
   config?: boolean;
+  /** Do not list the repository's tags (needed for a repository that has none). */
+  noTags?: boolean;
 }
 
 const TRANSPORTS = ['docker', 'oci', 'oci-archive', 'docker-archive', 'dir', 'containers-storage'];
@@ -48,6 +50,7 @@ export async function skopeoInspect(
   const args = ['inspect', ...authArgs('', options, target)];
   if (options.raw) args.push('--raw');
   if (options.config) args.push('--config');
+  if (options.noTags) args.push('--no-tags');
   args.push(target);
   const { stdout } = await runCommand('skopeo', args);
   return JSON.parse(stdout) as unknown;
