@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SnapshotError } from '../errors.js';
@@ -39,7 +41,7 @@ export async function mountOverlay(spec: OverlayMountSpec): Promise<void> {
   const dirs = writable
     ? [...spec.lowerDirs, spec.upperDir as string, spec.workDir as string]
     : spec.lowerDirs;
-  for (const dir of dirs) checkOptionPath(dir);
+  for (const dir of dirs) await checkDirectory(dir, spec.cwd);
   // overlayfs lists the top layer first.
   const lower = [...spec.lowerDirs].reverse().join(':');
   const layers = writable
@@ -88,7 +90,8 @@ export async function unmount(mergedDir: string): Promise<void> {
   }
 }
 
-function checkOptionPath(path: string): void {
+/** Rejects a directory that is missing or whose name cannot be passed in mount options. */
+async function checkDirectory(path: string, cwd: string | undefined): Promise<void> {
   // mount(8) splits options at commas and overlayfs splits lowerdir at colons.
   if (/[,:\\]/.test(path)) {
     throw new SnapshotError(
@@ -96,6 +99,20 @@ function checkOptionPath(path: string): void {
       `overlay directory ${JSON.stringify(path)} contains ',', ':' or '\\'`,
       {
         hint: 'Choose a work directory whose path has none of these characters.',
+      },
+    );
+  }
+  const absolute = resolvePath(cwd ?? process.cwd(), path);
+  const isDirectory = await stat(absolute).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+  if (!isDirectory) {
+    throw new SnapshotError(
+      'OVERLAY_MOUNT_FAILED',
+      `overlay directory ${absolute} does not exist or is not a directory`,
+      {
+        hint: 'Create the lower, upper and work directories before mounting.',
       },
     );
   }
@@ -113,7 +130,7 @@ function runTool(command: string, args: string[], cwd?: string): Promise<void> {
 function messageOf(error: unknown): string {
   if (typeof error === 'object' && error !== null) {
     const { stderr, message } = error as { stderr?: unknown; message?: unknown };
-    if (typeof stderr === 'string' && stderr !== '') return stderr;
+    if (typeof stderr === 'string' && stderr !== '') return stderr.replace(/\s+/g, ' ');
     if (typeof message === 'string') return message;
   }
   return String(error);
