@@ -248,6 +248,19 @@ export function describeCacheStoreConformance(
       });
     });
 
+    it.each([
+      ['media type', { mediaType: 'not a media type' }],
+      ['expected digest', { mediaType: MediaType.OciLayerGzip, digest: 'sha256:short' }],
+      ['diffId', { mediaType: MediaType.OciLayerGzip, diffId: 'uncompressed' }],
+    ])('rejects an invalid %s before storing', async (_field, options) => {
+      await expect(
+        store.put('key-invalid', { stream: Readable.from([content(28, 10)]) }, options),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ENTRY',
+      });
+      expect(await store.get('key-invalid')).toEqual({ status: 'miss' });
+    });
+
     it('survives two writers at once', async () => {
       const second =
         harness.openSecondStore === undefined ? store : await harness.openSecondStore();
@@ -295,6 +308,17 @@ export function describeCacheStoreConformance(
         });
       },
     );
+
+    it('stops reading when the consumer destroys the stream', async () => {
+      await store.put('key-destroy', { stream: Readable.from([content(43, 1 << 20)]) }, layer);
+      const stream = await expectHit(await store.get('key-destroy')).open();
+      stream.destroy();
+      await new Promise((resolveClose) => stream.once('close', resolveClose));
+      expect(stream.destroyed).toBe(true);
+      expect((await readAll(await expectHit(await store.get('key-destroy')).open())).length).toBe(
+        1 << 20,
+      );
+    });
 
     it('fails at end of stream when a hit blob changes after get', async (context) => {
       if (harness.damageBlob === undefined) context.skip();

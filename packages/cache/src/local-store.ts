@@ -1,18 +1,22 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import {
   createDigestStream,
   createVerifyingStream,
+  DescriptorSchema,
+  type DigestAlgorithm,
   DigestMismatchError,
   digestReadable,
+  isValidDigest,
   parseDigest,
   sha256Digest,
   SizeMismatchError,
 } from '@kiln/oci-spec';
 import { streamToTemporaryFile, writeFileAtomic } from './atomic-file.js';
 import { CacheError } from './errors.js';
+import { pruneLocalDirectory, type PruneOptions, type PruneResult } from './local-prune.js';
 import { parseRecord, serializeRecord } from './record.js';
 import type {
   CacheBlobSource,
@@ -174,13 +178,16 @@ export class LocalDirectoryStore implements CacheStore {
 
   async #openBlob(path: string, digest: string, size: number): Promise<Readable> {
     const file = createReadStream(path);
-    await new Promise<void>((resolveOpen, rejectOpen) => {
-      file.once('open', () => resolveOpen());
-      file.once('error', rejectOpen);
-    });
-    const verifier = createVerifyingStream({ digest, size });
-    file.on('error', (error) => verifier.destroy(error));
-    return file.pipe(verifier);
+    try {
+      await new Promise<void>((resolveOpen, rejectOpen) => {
+        file.once('open', () => resolveOpen());
+        file.once('error', rejectOpen);
+      });
+    } catch (error) {
+      throw storeFailed(`opening cached blob ${digest}`, error);
+    }
+    // pipeline destroys the file stream when the consumer stops early or verification fails.
+    return pipeline(file, createVerifyingStream({ digest, size }), () => undefined);
   }
 
   async put(key: string, source: CacheBlobSource, options: CachePutOptions): Promise<CacheRecord> {
@@ -189,10 +196,8 @@ export class LocalDirectoryStore implements CacheStore {
         hint: 'Compute the key with computeCacheKey.',
       });
     }
-    if (options.digest !== undefined) parseDigest(options.digest);
-    const digestStream = createDigestStream(
-      options.digest === undefined ? 'sha256' : parseDigest(options.digest).algorithm,
-    );
+    const algorithm = checkPutOptions(key, options);
+    const digestStream = createDigestStream(algorithm);
     const input = await openSource(source);
 
     let temporary: string;
@@ -237,6 +242,11 @@ export class LocalDirectoryStore implements CacheStore {
     return record;
   }
 
+  /** Removes unused records and unreferenced blobs; see `PruneOptions`. */
+  async prune(options: PruneOptions = {}): Promise<PruneResult> {
+    return pruneLocalDirectory(this.root, options);
+  }
+
   async delete(key: string): Promise<boolean> {
     try {
       await unlink(this.recordPath(key));
@@ -260,4 +270,28 @@ function findMismatch(options: CachePutOptions, digest: string, size: number): E
   if (options.digest !== undefined && digest !== options.digest)
     return new DigestMismatchError(options.digest, digest);
   return undefined;
+}
+
+function invalidEntry(key: string, problem: string): CacheError {
+  return new CacheError('INVALID_ENTRY', `cache put for key ${key} rejected: ${problem}`, {
+    hint: 'Pass the media type, digest and diffId exactly as the layer writer returned them.',
+  });
+}
+
+// Checks what the record will contain before any bytes are written; returns the digest algorithm.
+function checkPutOptions(key: string, options: CachePutOptions): DigestAlgorithm {
+  if (options.digest !== undefined && !isValidDigest(options.digest)) {
+    throw invalidEntry(key, `invalid expected digest ${JSON.stringify(options.digest)}`);
+  }
+  if (options.diffId !== undefined && !isValidDigest(options.diffId)) {
+    throw invalidEntry(key, `invalid diffId ${JSON.stringify(options.diffId)}`);
+  }
+  const probe = DescriptorSchema.safeParse({
+    mediaType: options.mediaType,
+    digest: `sha256:${'0'.repeat(64)}`,
+    size: 0,
+  });
+  if (!probe.success)
+    throw invalidEntry(key, `invalid media type ${JSON.stringify(options.mediaType)}`);
+  return options.digest === undefined ? 'sha256' : parseDigest(options.digest).algorithm;
 }
