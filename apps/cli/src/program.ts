@@ -1,5 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { build as engineBuild } from '@kiln/engine';
 import type { BuildOptions, BuildResult } from '@kiln/engine';
 import { defineBuildCommand, toBuildOptions } from './build-command.js';
 import type { BuildFlags } from './build-command.js';
@@ -86,7 +85,9 @@ async function runBuild(flags: BuildFlags, io: CliIo): Promise<number> {
     if (line !== undefined) io.stderr.write(`${line}\n`);
   };
   try {
-    const result = await (io.build ?? engineBuild)(options);
+    // The engine loads only for a build, so `--help` and flag errors need nothing else built.
+    const build = io.build ?? (await import('@kiln/engine')).build;
+    const result = await build(options);
     io.stdout.write(`Built image ${result.digest}\n`);
     return ExitCode.Success;
   } catch (error) {

@@ -1,0 +1,266 @@
+import { execFile } from 'node:child_process';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { ImageConfig } from '@kiln/oci-spec';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from './build.js';
+import type { BuildEvent } from './events.js';
+import type { BuildResult } from './options.js';
+
+const exec = promisify(execFile);
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-build-test-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+let contextCount = 0;
+
+/** Writes a context with the given files (mode 0644 unless given) and returns its directory. */
+async function makeContext(
+  files: Record<string, string | { content: string; mode: number }>,
+): Promise<string> {
+  contextCount += 1;
+  const context = path.join(dir, `context-${contextCount}`);
+  for (const [name, value] of Object.entries(files)) {
+    const file = path.join(context, name);
+    await mkdir(path.dirname(file), { recursive: true });
+    const { content, mode } = typeof value === 'string' ? { content: value, mode: 0o644 } : value;
+    await writeFile(file, content);
+    await chmod(file, mode);
+  }
+  return context;
+}
+
+async function buildContext(
+  context: string,
+  options: { buildArgs?: Record<string, string>; events?: BuildEvent[] } = {},
+) {
+  const layout = path.join(context, '..', `${path.basename(context)}-layout`);
+  const result = await build({
+    context,
+    noPush: true,
+    ociLayoutPath: layout,
+    reproducible: true,
+    workDir: path.join(dir, 'work'),
+    buildArgs: options.buildArgs ?? {},
+    onEvent: (event) => options.events?.push(event),
+  });
+  return { result, layout };
+}
+
+/** Lists a layer of the layout as `tar -tv` lines: mode, owner, size and path. */
+async function layerListing(layout: string, result: BuildResult, index: number): Promise<string[]> {
+  const digest = result.manifest.layers[index]?.digest as string;
+  const { stdout } = await exec('tar', [
+    '--numeric-owner',
+    '-tvzf',
+    path.join(layout, 'blobs/sha256', digest.slice(7)),
+  ]);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const parts = line.split(/\s+/);
+      return `${parts[0]} ${parts[1]} ${parts[2]} ${parts.slice(5).join(' ')}`;
+    });
+}
+
+describe('build config fields', () => {
+  let config: ImageConfig;
+
+  beforeAll(async () => {
+    const context = await makeContext({
+      Dockerfile: [
+        'FROM scratch',
+        'ARG VERSION=1.0',
+        'ENV APP_VERSION=$VERSION PATH=/app/bin',
+        'ENV APP_VERSION=${APP_VERSION}-final',
+        'LABEL org.example.version=$APP_VERSION team=core',
+        'USER 1000:1000',
+        'EXPOSE 80 443/udp 8000-8001',
+        'VOLUME ["/data"]',
+        'STOPSIGNAL SIGTERM',
+        'SHELL ["/bin/bash", "-c"]',
+        'HEALTHCHECK --interval=5s --retries=3 CMD curl -f http://localhost/',
+        'CMD echo hello',
+        'ENTRYPOINT ["/app/bin/run"]',
+        'MAINTAINER someone@example.com',
+      ].join('\n'),
+    });
+    ({ config } = (await buildContext(context, { buildArgs: { VERSION: '2.0' } })).result);
+  });
+
+  it('sets Env in order with expansion', () => {
+    expect(config.config?.Env).toEqual(['PATH=/app/bin', 'APP_VERSION=2.0-final']);
+  });
+
+  it('sets labels, user, ports and volumes', () => {
+    expect(config.config?.Labels).toEqual({ 'org.example.version': '2.0-final', team: 'core' });
+    expect(config.config?.User).toBe('1000:1000');
+    expect(Object.keys(config.config?.ExposedPorts ?? {})).toEqual([
+      '80/tcp',
+      '443/udp',
+      '8000/tcp',
+      '8001/tcp',
+    ]);
+    expect(config.config?.Volumes).toEqual({ '/data': {} });
+    expect(config.config?.StopSignal).toBe('SIGTERM');
+  });
+
+  it('uses SHELL for shell-form commands', () => {
+    expect(config.config?.Shell).toEqual(['/bin/bash', '-c']);
+    expect(config.config?.Healthcheck).toEqual({
+      Test: ['CMD-SHELL', 'curl -f http://localhost/'],
+      Interval: 5_000_000_000,
+      Retries: 3,
+    });
+  });
+
+  it('keeps a CMD set in the same stage as ENTRYPOINT', () => {
+    expect(config.config?.Cmd).toEqual(['/bin/bash', '-c', 'echo hello']);
+    expect(config.config?.Entrypoint).toEqual(['/app/bin/run']);
+  });
+
+  it('writes one empty-layer history entry per instruction', () => {
+    expect(config.history).toHaveLength(13);
+    expect(config.history?.every((entry) => entry.empty_layer === true)).toBe(true);
+    expect(config.history?.[0]?.created_by).toBe('ARG VERSION=1.0');
+    expect(config.history?.every((entry) => entry.created === '1970-01-01T00:00:00Z')).toBe(true);
+    expect(config.rootfs.diff_ids).toEqual([]);
+    expect(config.author).toBe('someone@example.com');
+  });
+});
+
+describe('build COPY', () => {
+  it('applies destination rules, modes and ownership', async () => {
+    const context = await makeContext({
+      Dockerfile: [
+        'FROM scratch',
+        'COPY a.txt /srv/',
+        'COPY a.txt /srv/renamed.txt',
+        'COPY site /opt/site',
+        'COPY --chown=1000:2000 --chmod=0600 *.sh /scripts/',
+      ].join('\n'),
+      'a.txt': 'a',
+      'site/index.html': 'index',
+      'site/css/main.css': 'css',
+      'one.sh': { content: 'one', mode: 0o755 },
+      'two.sh': { content: 'two', mode: 0o755 },
+    });
+    const { result, layout } = await buildContext(context);
+    expect(result.manifest.layers).toHaveLength(4);
+    expect(await layerListing(layout, result, 0)).toEqual([
+      'drwxr-xr-x 0/0 0 srv/',
+      '-rw-r--r-- 0/0 1 srv/a.txt',
+    ]);
+    expect(await layerListing(layout, result, 1)).toEqual([
+      'drwxr-xr-x 0/0 0 srv/',
+      '-rw-r--r-- 0/0 1 srv/renamed.txt',
+    ]);
+    expect(await layerListing(layout, result, 2)).toEqual([
+      'drwxr-xr-x 0/0 0 opt/',
+      'drwxr-xr-x 0/0 0 opt/site/',
+      'drwxr-xr-x 0/0 0 opt/site/css/',
+      '-rw-r--r-- 0/0 3 opt/site/css/main.css',
+      '-rw-r--r-- 0/0 5 opt/site/index.html',
+    ]);
+    expect(await layerListing(layout, result, 3)).toEqual([
+      'drwxr-xr-x 0/0 0 scripts/',
+      '-rw------- 1000/2000 3 scripts/one.sh',
+      '-rw------- 1000/2000 3 scripts/two.sh',
+    ]);
+    expect(result.config.rootfs.diff_ids).toHaveLength(4);
+  });
+
+  it('never follows a symlink out of the context', async () => {
+    const context = await makeContext({ Dockerfile: 'FROM scratch\nCOPY escape/hostname /x\n' });
+    await symlink('/etc', path.join(context, 'escape'));
+    await expect(buildContext(context)).rejects.toThrow(
+      /escape\/hostname not found in the build context/,
+    );
+  });
+
+  it('rejects several sources without a directory destination', async () => {
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nCOPY a b /dest\n',
+      a: 'a',
+      b: 'b',
+    });
+    await expect(buildContext(context)).rejects.toThrow(/more than one source/);
+  });
+
+  it('copies from an earlier stage', async () => {
+    const context = await makeContext({
+      Dockerfile:
+        'FROM scratch AS files\nCOPY a.txt /out/a.txt\nCMD ["x"]\n\nFROM scratch\nCOPY --from=files /out/a.txt /final.txt\n',
+      'a.txt': 'from stage',
+    });
+    const { result, layout } = await buildContext(context);
+    expect(result.manifest.layers).toHaveLength(1);
+    expect(await layerListing(layout, result, 0)).toEqual(['-rw-r--r-- 0/0 10 final.txt']);
+    expect(result.config.config?.Cmd).toBeUndefined();
+  });
+});
+
+describe('build RUN', () => {
+  it('runs in the working directory with Env, args and USER', async () => {
+    const context = await makeContext({
+      Dockerfile: [
+        'FROM scratch',
+        'COPY rootfs/ /',
+        'ARG GREETING=hi',
+        'ENV TARGET=world',
+        'WORKDIR /work',
+        'RUN echo "$GREETING $TARGET from $(pwd) as $(id -u)" > out.txt',
+        'USER 65534',
+        'RUN id -u > /tmp/uid.txt',
+      ].join('\n'),
+      'rootfs/etc/passwd':
+        'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
+      'rootfs/etc/group': 'root:x:0:\nnogroup:x:65534:\n',
+    });
+    for (const name of ['bin', 'proc', 'dev', 'sys'])
+      await mkdir(path.join(context, 'rootfs', name), { recursive: true });
+    await mkdir(path.join(context, 'rootfs/tmp'), { mode: 0o1777 });
+    await chmod(path.join(context, 'rootfs/tmp'), 0o1777);
+    await copyFile('/bin/busybox', path.join(context, 'rootfs/bin/busybox'));
+    for (const applet of ['sh', 'echo', 'pwd', 'id'])
+      await symlink('busybox', path.join(context, 'rootfs/bin', applet));
+
+    const events: BuildEvent[] = [];
+    const { result, layout } = await buildContext(context, { events });
+    const runLayer = await layerListing(layout, result, 2);
+    expect(runLayer).toEqual(['drwxr-xr-x 0/0 0 work/', '-rw-r--r-- 0/0 25 work/out.txt']);
+    const { stdout } = await exec('tar', [
+      '-xzOf',
+      path.join(layout, 'blobs/sha256', result.manifest.layers[2]?.digest.slice(7) as string),
+      'work/out.txt',
+    ]);
+    expect(stdout).toBe('hi world from /work as 0\n');
+    expect(await layerListing(layout, result, 3)).toEqual([
+      'drwxrwxrwt 0/0 0 tmp/',
+      '-rw-r--r-- 65534/65534 6 tmp/uid.txt',
+    ]);
+    expect(result.config.config?.Env).toEqual([
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      'TARGET=world',
+    ]);
+    expect(events.filter((e) => e.type === 'layer-written')).toHaveLength(4);
+  });
+});
