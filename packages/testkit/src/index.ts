@@ -1,6 +1,6 @@
 export { TestkitError } from './errors.js';
 export { makeTempDir, removeTempDir, requireTool, runCommand } from './process.js';
-export { findFreePort, probeStatus } from './ports.js';
+export { findFreePort, probePort, probeStatus } from './ports.js';
 export { repoRoot, cacheDir } from './paths.js';
 export { startRegistry } from './registry.js';
 export { busyboxLayout, pushBusybox } from './busybox.js';

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** Returns a TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export function findFreePort(): Promise<number> {
@@ -32,5 +32,17 @@ export function probeStatus(url: string): Promise<number | undefined> {
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
     req.end();
+  });
+}
+
+/** Returns true when something accepts TCP connections on 127.0.0.1:`port`. */
+export function probePort(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TestkitError } from './errors.js';
-import { findFreePort, probeStatus } from './ports.js';
+import { findFreePort, probePort, probeStatus } from './ports.js';
 import {
   makeTempDir,
   removeTempDir,
@@ -128,11 +128,16 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Te
     });
   });
 
-  // With auth on, /v2/ answers 401 once the registry is up.
+  // With auth on, /v2/ answers 401 once the registry is up. A registry that requires client
+  // certificates rejects the probe's handshake, so for it an open port is enough.
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    const status = await probeStatus(`${url}/v2/`);
-    if (status === 200 || status === 401) break;
+    if (options.tls?.clientCaPath !== undefined) {
+      if (await probePort(port)) break;
+    } else {
+      const status = await probeStatus(`${url}/v2/`);
+      if (status === 200 || status === 401) break;
+    }
     if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');
       const log = await readFile(logPath, 'utf8').catch(() => '');
