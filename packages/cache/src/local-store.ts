@@ -1,15 +1,21 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { createReadStream, type BigIntStats } from 'node:fs';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import {
   createDigestStream,
   createVerifyingStream,
-  DescriptorSchema,
-  type DigestAlgorithm,
-  DigestMismatchError,
   digestReadable,
-  isValidDigest,
   parseDigest,
   sha256Digest,
   SizeMismatchError,
@@ -17,6 +23,7 @@ import {
 import { streamToTemporaryFile, writeFileAtomic } from './atomic-file.js';
 import { CacheError } from './errors.js';
 import { pruneLocalDirectory, type PruneOptions, type PruneResult } from './local-prune.js';
+import { checkPutOptions, findMismatch, openSource } from './put-checks.js';
 import { parseRecord, serializeRecord } from './record.js';
 import type {
   CacheBlobSource,
@@ -32,6 +39,10 @@ export interface LocalDirectoryStoreOptions {
    * stay the same), 'size' only compares its size. Default 'digest'.
    */
   verify?: 'digest' | 'size';
+}
+
+function statSignature(info: BigIntStats): string {
+  return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -122,18 +133,9 @@ export class LocalDirectoryStore implements CacheStore {
   }
 
   async #checkBlob(path: string, digest: string, size: number): Promise<CacheLookup | undefined> {
-    let signature: string;
+    let handle: FileHandle;
     try {
-      const info = await stat(path, { bigint: true });
-      if (info.size !== BigInt(size)) {
-        await this.#discardBlob(path);
-        return {
-          status: 'corrupt',
-          corruption: 'size-mismatch',
-          message: `cached blob ${digest} is ${info.size} bytes, expected ${size}`,
-        };
-      }
-      signature = `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+      handle = await open(path, 'r');
     } catch (error) {
       if (!isNotFound(error)) throw storeFailed(`reading ${path}`, error);
       return {
@@ -143,37 +145,49 @@ export class LocalDirectoryStore implements CacheStore {
       };
     }
 
-    if (this.#verify === 'size' || this.#verified.get(path) === signature) return undefined;
-    const actual = await digestReadable(
-      createReadStream(path),
-      parseDigest(digest).algorithm,
-    ).catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw storeFailed(`reading ${path}`, error);
-    });
-    if (actual === undefined) {
-      return {
-        status: 'corrupt',
-        corruption: 'blob-missing',
-        message: `cached blob ${digest} is missing from ${path}`,
-      };
+    // Size and content are checked on one open file, so that a blob replaced meanwhile by a
+    // concurrent put is neither judged by the old file's content nor removed for it.
+    try {
+      const info = await handle.stat({ bigint: true });
+      const signature = statSignature(info);
+      if (info.size !== BigInt(size)) {
+        await this.#discardBlob(path, signature);
+        return {
+          status: 'corrupt',
+          corruption: 'size-mismatch',
+          message: `cached blob ${digest} is ${info.size} bytes, expected ${size}`,
+        };
+      }
+      if (this.#verify === 'size' || this.#verified.get(path) === signature) return undefined;
+
+      const actual = await digestReadable(
+        handle.createReadStream({ autoClose: false, start: 0 }),
+        parseDigest(digest).algorithm,
+      ).catch((error: unknown) => {
+        throw storeFailed(`reading ${path}`, error);
+      });
+      if (actual.digest !== digest) {
+        this.#verified.delete(path);
+        await this.#discardBlob(path, signature);
+        return {
+          status: 'corrupt',
+          corruption: 'digest-mismatch',
+          message: `cached blob ${digest} hashes to ${actual.digest}`,
+        };
+      }
+      this.#verified.set(path, signature);
+      return undefined;
+    } finally {
+      await handle.close();
     }
-    if (actual.digest !== digest) {
-      this.#verified.delete(path);
-      await this.#discardBlob(path);
-      return {
-        status: 'corrupt',
-        corruption: 'digest-mismatch',
-        message: `cached blob ${digest} hashes to ${actual.digest}`,
-      };
-    }
-    this.#verified.set(path, signature);
-    return undefined;
   }
 
-  // A corrupt blob is removed so that the next put of the same content writes it again.
-  async #discardBlob(path: string): Promise<void> {
-    await unlink(path).catch(() => undefined);
+  // A corrupt blob is removed so that the next put of the same content writes it again, unless
+  // another writer has already replaced it (the file at `path` no longer has `signature`).
+  async #discardBlob(path: string, signature: string): Promise<void> {
+    const current = await stat(path, { bigint: true }).catch(() => undefined);
+    if (current !== undefined && statSignature(current) === signature)
+      await unlink(path).catch(() => undefined);
   }
 
   async #openBlob(path: string, digest: string, size: number): Promise<Readable> {
@@ -256,42 +270,4 @@ export class LocalDirectoryStore implements CacheStore {
       throw storeFailed(`deleting key ${key}`, error);
     }
   }
-}
-
-async function openSource(source: CacheBlobSource): Promise<Readable | AsyncIterable<Uint8Array>> {
-  if ('path' in source) return createReadStream(source.path);
-  if ('stream' in source) return source.stream;
-  return source.open();
-}
-
-function findMismatch(options: CachePutOptions, digest: string, size: number): Error | undefined {
-  if (options.size !== undefined && size !== options.size)
-    return new SizeMismatchError(options.size, size, options.digest);
-  if (options.digest !== undefined && digest !== options.digest)
-    return new DigestMismatchError(options.digest, digest);
-  return undefined;
-}
-
-function invalidEntry(key: string, problem: string): CacheError {
-  return new CacheError('INVALID_ENTRY', `cache put for key ${key} rejected: ${problem}`, {
-    hint: 'Pass the media type, digest and diffId exactly as the layer writer returned them.',
-  });
-}
-
-// Checks what the record will contain before any bytes are written; returns the digest algorithm.
-function checkPutOptions(key: string, options: CachePutOptions): DigestAlgorithm {
-  if (options.digest !== undefined && !isValidDigest(options.digest)) {
-    throw invalidEntry(key, `invalid expected digest ${JSON.stringify(options.digest)}`);
-  }
-  if (options.diffId !== undefined && !isValidDigest(options.diffId)) {
-    throw invalidEntry(key, `invalid diffId ${JSON.stringify(options.diffId)}`);
-  }
-  const probe = DescriptorSchema.safeParse({
-    mediaType: options.mediaType,
-    digest: `sha256:${'0'.repeat(64)}`,
-    size: 0,
-  });
-  if (!probe.success)
-    throw invalidEntry(key, `invalid media type ${JSON.stringify(options.mediaType)}`);
-  return options.digest === undefined ? 'sha256' : parseDigest(options.digest).algorithm;
 }
