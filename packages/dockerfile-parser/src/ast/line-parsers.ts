@@ -1,3 +1,4 @@
+import { isWhitespace } from '../whitespace.js';
 import { DockerfileParseError } from '../errors.js';
 import { createNode, type Node } from './node.js';
 
@@ -16,11 +17,6 @@ export interface ParsedArguments {
 }
 
 const WHITESPACE_RUN = /[\t\v\f\r ]+/;
-const SPACE = /^\p{White_Space}$/u;
-
-function isSpace(ch: string): boolean {
-  return SPACE.test(ch);
-}
 
 function chain(values: readonly string[]): Node | undefined {
   let head: Node | undefined;
@@ -37,7 +33,7 @@ function syntaxError(message: string, hint: string): DockerfileParseError {
  * the words (BuildKit's parseWords).
  */
 export function parseWords(rest: string, escapeToken: string): string[] {
-  const chars = Array.from(rest);
+  const chars = rest;
   const words: string[] = [];
   let phase: 'spaces' | 'word' | 'quote' = 'spaces';
   let word = '';
@@ -47,11 +43,11 @@ export function parseWords(rest: string, escapeToken: string): string[] {
   for (let pos = 0; pos < chars.length; pos++) {
     let ch = chars[pos] as string;
     if (phase === 'spaces') {
-      if (isSpace(ch)) continue;
+      if (isWhitespace(ch)) continue;
       phase = 'word';
     }
     if (phase === 'word') {
-      if (isSpace(ch)) {
+      if (isWhitespace(ch)) {
         if (blankOk || word.length > 0) words.push(word);
         phase = 'spaces';
         word = '';
@@ -196,10 +192,10 @@ function parseMaybeJsonToList(rest: string): ParsedArguments {
 function parseHealthConfig(rest: string): ParsedArguments {
   const chars = Array.from(rest);
   let separator = 0;
-  while (separator < chars.length && !isSpace(chars[separator] as string)) separator++;
+  while (separator < chars.length && !isWhitespace(chars[separator] as string)) separator++;
   if (separator === 0) return {};
   let start = separator;
-  while (start < chars.length && isSpace(chars[start] as string)) start++;
+  while (start < chars.length && isWhitespace(chars[start] as string)) start++;
 
   const command = parseMaybeJson(chars.slice(start).join(''));
   const head = createNode(chars.slice(0, separator).join(''), command.next);

@@ -22,35 +22,39 @@ export interface Node {
   /** Instruction name (lower case) on instruction nodes; the argument on argument nodes. */
   value: string;
   next?: Node;
-  children: Node[];
-  heredocs: Heredoc[];
+  children: readonly Node[];
+  heredocs: readonly Heredoc[];
   /** `json: true` when the arguments came from the exec (JSON array) form. */
   json: boolean;
   /** The joined logical line, continuations removed. */
   original: string;
   /** The instruction keyword exactly as written, for casing checks. */
   keyword: string;
-  flags: string[];
+  flags: readonly string[];
   /** 1-based lines of the first and last physical line, heredoc bodies included. */
   startLine: number;
   endLine: number;
   /** Comment lines directly above the instruction, without the `#`. */
-  prevComment: string[];
+  prevComment: readonly string[];
 }
+
+// Argument nodes far outnumber instruction nodes and never get children, heredocs, flags or
+// comments, so new nodes share one frozen empty list; writers assign a new array instead.
+const NONE: readonly never[] = Object.freeze([]);
 
 export function createNode(value: string, next?: Node): Node {
   return {
     value,
     next,
-    children: [],
-    heredocs: [],
+    children: NONE,
+    heredocs: NONE,
     json: false,
     original: '',
     keyword: '',
-    flags: [],
+    flags: NONE,
     startLine: 0,
     endLine: 0,
-    prevComment: [],
+    prevComment: NONE,
   };
 }
 

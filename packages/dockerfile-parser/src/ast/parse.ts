@@ -5,6 +5,7 @@ import { HEREDOC_INSTRUCTIONS, heredocsFromLine } from './heredoc.js';
 import { LINE_PARSERS, type LineContext } from './line-parsers.js';
 import { createNode, type Heredoc, type Node } from './node.js';
 import { splitCommand } from './split-command.js';
+import { isWhitespace } from '../whitespace.js';
 
 /** A problem the low-level parser tolerates but reports (such as empty continuation lines). */
 export interface SyntaxWarning {
@@ -22,18 +23,21 @@ export interface AstResult {
 }
 
 const LEADING_SPACE = /^\p{White_Space}+/u;
-const COMMENT = /^#/;
+const TRAILING_NEWLINES = /[\r\n]+$/;
 
 function trimNewline(line: string): string {
-  return line.replace(/[\r\n]+$/, '');
+  const last = line.charCodeAt(line.length - 1);
+  return last === 0x0a || last === 0x0d ? line.replace(TRAILING_NEWLINES, '') : line;
 }
 
-function isComment(line: string): boolean {
-  return COMMENT.test(trimNewline(line).replace(LEADING_SPACE, ''));
+function trimLeadingSpace(line: string): string {
+  return line.length > 0 && isWhitespace(line.charAt(0)) ? line.replace(LEADING_SPACE, '') : line;
 }
 
-function isEmptyLine(line: string): boolean {
-  return trimNewline(line).replace(LEADING_SPACE, '') === '';
+// Removes a trailing line continuation; `ended` is false when there was one.
+function trimContinuation(line: string, escapeToken: string): { text: string; ended: boolean } {
+  const text = line.replace(continuationRegex(escapeToken), '$1');
+  return { text, ended: text === line };
 }
 
 // Splits the text into lines that keep their `\n`, as a scanner reading a stream would.
@@ -69,46 +73,40 @@ export function parseAst(text: string): AstResult {
   const cursor = new LineCursor(splitLines(source));
   const directives = new DirectiveReader();
   const root = createNode('');
+  const instructions: Node[] = [];
   const warnings: SyntaxWarning[] = [];
   let comments: string[] = [];
 
-  // A line continues when it ends in the escape character (trailing blanks allowed), unless
-  // that character is itself escaped.
-  const continuation = (): RegExp => {
-    const token = escapeRegex(directives.escapeToken);
-    return new RegExp(`([^${token}])${token}[ \\t]*$|^${token}[ \\t]*$`);
-  };
-
   while (cursor.hasNext()) {
-    const physical = cursor.take();
-    const lineNumber = cursor.line;
-    if (isComment(physical)) {
-      const comment = trimNewline(physical).replace(LEADING_SPACE, '').slice(1).trim();
+    const trimmed = trimNewline(cursor.take());
+    const startLine = cursor.line;
+    const stripped = trimLeadingSpace(trimmed);
+    const isComment = stripped.startsWith('#');
+    if (isComment) {
+      const comment = stripped.slice(1).trim();
       comments = comment === '' ? [] : [...comments, comment];
     }
-    const stripped = trimNewline(physical).replace(LEADING_SPACE, '');
-    directives.read(stripped, lineNumber);
-    let first = isComment(physical) ? '' : stripped;
+    directives.read(stripped, startLine);
 
-    const startLine = lineNumber;
-    let ended = !continuation().test(first);
-    if (!ended) first = first.replace(continuation(), '$1');
-    if (ended && first.length === 0) continue;
+    const first = trimContinuation(isComment ? '' : stripped, directives.escapeToken);
+    let ended = first.ended;
+    if (ended && first.text.length === 0) continue;
 
-    let logical = first;
+    // Comment lines and blank lines inside a continuation are skipped.
+    let logical = first.text;
     let emptyContinuation = false;
     while (!ended && cursor.hasNext()) {
-      const raw = cursor.take();
-      directives.read(trimNewline(raw), cursor.line);
-      if (isComment(raw)) continue;
-      if (isEmptyLine(raw)) {
+      const part = trimNewline(cursor.take());
+      directives.read(part, cursor.line);
+      const partStripped = trimLeadingSpace(part);
+      if (partStripped.startsWith('#')) continue;
+      if (partStripped === '') {
         emptyContinuation = true;
         continue;
       }
-      let part = trimNewline(raw);
-      ended = !continuation().test(part);
-      if (!ended) part = part.replace(continuation(), '$1');
-      logical += part;
+      const next = trimContinuation(part, directives.escapeToken);
+      ended = next.ended;
+      logical += next.text;
     }
 
     if (emptyContinuation) {
@@ -123,29 +121,37 @@ export function parseAst(text: string): AstResult {
     const node = withLines(() => nodeFromLine(logical, context), startLine, cursor.line);
     if (canContainHeredoc(node) && logical.includes('<<')) {
       const headers = withLines(() => heredocsFromLine(logical), startLine, cursor.line);
-      for (const header of headers) node.heredocs.push(readHeredocBody(cursor, header, startLine));
+      node.heredocs = headers.map((header) => readHeredocBody(cursor, header, startLine));
     }
     node.startLine = startLine;
     node.endLine = cursor.line;
     node.prevComment = comments;
-    root.children.push(node);
+    instructions.push(node);
     comments = [];
   }
 
-  if (root.children.length === 0) {
+  root.children = instructions;
+  if (instructions.length === 0) {
     throw new DockerfileParseError('file with no instructions', {
       code: 'EMPTY_DOCKERFILE',
       hint: 'Add at least a FROM instruction.',
       location: { startLine: Math.max(cursor.line, 1), endLine: Math.max(cursor.line, 1) },
     });
   }
-  root.startLine = root.children[0]?.startLine ?? 0;
+  root.startLine = instructions[0]?.startLine ?? 0;
   root.endLine = cursor.line;
   return { root, directives: directives.directives, escapeToken: directives.escapeToken, warnings };
 }
 
-function escapeRegex(token: string): string {
-  return token.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+// A line continues when it ends in the escape character (trailing blanks allowed), unless
+// that character is itself escaped. Only `\` and `` ` `` are valid escape characters.
+const CONTINUATION: Readonly<Record<string, RegExp>> = {
+  '\\': /([^\\])\\[ \t]*$|^\\[ \t]*$/,
+  '`': /([^`])`[ \t]*$|^`[ \t]*$/,
+};
+
+function continuationRegex(escapeToken: string): RegExp {
+  return CONTINUATION[escapeToken] as RegExp;
 }
 
 function withLines<T>(run: () => T, startLine: number, endLine: number): T {
@@ -207,7 +213,7 @@ export function nodeFromLine(line: string, context: LineContext): Node {
     if (rest !== '') {
       const child = nodeFromLine(rest, context);
       const holder = createNode('');
-      holder.children.push(child);
+      holder.children = [child];
       node.next = holder;
     }
     return node;

@@ -1,5 +1,5 @@
+import { isWhitespace } from '../whitespace.js';
 const WHITESPACE_RUN = /[\t\v\f\r ]+/;
-const SPACE = /^\p{White_Space}$/u;
 
 /** Splits a logical line into the instruction keyword, its `--flags` and the rest. */
 export function splitCommand(line: string): { keyword: string; flags: string[]; rest: string } {
@@ -16,13 +16,13 @@ export function splitCommand(line: string): { keyword: string; flags: string[]; 
  * and a backslash escapes one, as in BuildKit's extractBuilderFlags.
  */
 export function extractFlags(line: string): { rest: string; flags: string[] } {
-  const chars = Array.from(line);
+  const chars = line;
   const flags: string[] = [];
   let phase: 'spaces' | 'word' | 'quote' = 'spaces';
   let word = '';
   let quote = '';
   let blankOk = false;
-  const restFrom = (pos: number): string => chars.slice(pos).join('');
+  const restFrom = (pos: number): string => line.slice(pos);
 
   for (let pos = 0; pos <= chars.length; pos++) {
     const atEnd = pos === chars.length;
@@ -30,7 +30,7 @@ export function extractFlags(line: string): { rest: string; flags: string[] } {
 
     if (phase === 'spaces') {
       if (atEnd) break;
-      if (SPACE.test(ch)) continue;
+      if (isWhitespace(ch)) continue;
       if (ch !== '-' || chars[pos + 1] !== '-') return { rest: restFrom(pos), flags };
       phase = 'word';
     }
@@ -39,7 +39,7 @@ export function extractFlags(line: string): { rest: string; flags: string[] } {
       break;
     }
     if (phase === 'word') {
-      if (SPACE.test(ch)) {
+      if (isWhitespace(ch)) {
         phase = 'spaces';
         if (word === '--') return { rest: restFrom(pos), flags };
         if (blankOk || word.length > 0) flags.push(word);

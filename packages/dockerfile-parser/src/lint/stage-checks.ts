@@ -117,7 +117,6 @@ function checkInstructionVars(
   scope: StageScope,
   parsed: ParsedDockerfile,
   reporter: LintReporter,
-  checkUndefined: boolean,
 ): void {
   let unmatched: Set<string>;
   try {
@@ -128,7 +127,6 @@ function checkInstructionVars(
     if (error instanceof DockerfileParseError) return;
     throw error;
   }
-  if (!checkUndefined) return;
   for (const name of unmatched) {
     if (IMPLICIT_NAMES.has(name)) continue;
     reporter.report(
@@ -247,7 +245,7 @@ export function checkStageContents(parsed: ParsedDockerfile, reporter: LintRepor
     const repeated = new Map<string, Instruction[]>();
 
     for (const instruction of stage.instructions) {
-      checkInstructionVars(instruction, scope, parsed, reporter, checkUndefined);
+      if (checkUndefined) checkInstructionVars(instruction, scope, parsed, reporter);
       checkSimpleRules(instruction, scope, reporter);
       if (instruction.kind === 'env' || instruction.kind === 'arg') {
         const names =

@@ -1,3 +1,4 @@
+import { isWhitespace } from '../whitespace.js';
 import { ShellExpansionError } from './errors.js';
 import { trimPatternPrefix, trimPatternSuffix, shellPatternToRegex } from './pattern.js';
 
@@ -30,14 +31,9 @@ export interface ExpansionResult {
 }
 
 const EOF = '';
-const SPACE = /^\p{White_Space}$/u;
 const LETTER = /^\p{L}$/u;
 const DIGIT = /^\p{Nd}$/u;
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
-
-function isSpace(ch: string): boolean {
-  return ch !== EOF && SPACE.test(ch);
-}
 
 // Collects the words of an expansion: spaces from unquoted text and from variable values
 // split words, spaces from quoted text and escapes do not.
@@ -47,7 +43,7 @@ class WordCollector {
   inWord = false;
 
   addChar(ch: string): void {
-    if (isSpace(ch)) {
+    if (isWhitespace(ch)) {
       if (this.inWord && this.word.length > 0) {
         this.words.push(this.word);
         this.word = '';
@@ -372,6 +368,14 @@ function lookupRecord(env: Record<string, string>, name: string): string | undef
   return Object.prototype.hasOwnProperty.call(env, name) ? env[name] : undefined;
 }
 
+const SPLIT_SPACE = /\p{White_Space}+/u;
+
+function hasSpecialCharacters(word: string, escapeToken: string): boolean {
+  return (
+    word.includes('$') || word.includes("'") || word.includes('"') || word.includes(escapeToken)
+  );
+}
+
 function resolveOptions(options: ShellLexerOptions): Required<ShellLexerOptions> {
   return {
     escapeToken: options.escapeToken ?? '\\',
@@ -391,7 +395,13 @@ export function processWord(
   env: ShellEnv,
   options: ShellLexerOptions = {},
 ): ExpansionResult {
-  const expander = new WordExpander(word, env, resolveOptions(options));
+  const resolved = resolveOptions(options);
+  // Most words contain nothing to expand or unquote; they only need splitting.
+  if (!hasSpecialCharacters(word, resolved.escapeToken)) {
+    const words = word.split(SPLIT_SPACE).filter((part) => part !== '');
+    return { result: word, words, matched: new Set(), unmatched: new Set() };
+  }
+  const expander = new WordExpander(word, env, resolved);
   let outcome: { result: string; words: string[] };
   try {
     outcome = expander.run();

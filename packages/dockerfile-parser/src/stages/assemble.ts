@@ -150,17 +150,14 @@ function parseUnchecked(text: string, options: ParseOptions, file: string): Pars
 
   const metaArgValues = resolveMetaArgs(metaArgs, buildArgs, predefined, escapeToken);
   const fromEnv = { ...predefined, ...definedValues(metaArgValues) };
+  // FROM can only build on a stage defined above it; the first stage of a name wins.
+  const earlierStages = new Map<string, number>();
   for (const stage of stages) {
     const { image, platform } = expandFrom(stage.fromInstruction, fromEnv, escapeToken);
-    const stageRef = stages.findIndex(
-      (other) => other.index < stage.index && other.name === image.toLowerCase(),
-    );
-    stage.from = {
-      image,
-      platform,
-      scratch: image.toLowerCase() === 'scratch',
-      stageRef: stageRef < 0 ? undefined : stageRef,
-    };
+    const stageRef = earlierStages.get(image.toLowerCase());
+    if (stage.name !== undefined && !earlierStages.has(stage.name))
+      earlierStages.set(stage.name, stage.index);
+    stage.from = { image, platform, scratch: image.toLowerCase() === 'scratch', stageRef };
   }
   resolveDependencies(stages, fromEnv, escapeToken);
 

@@ -34,6 +34,11 @@ export function resolveDependencies(
   globalEnv: Record<string, string>,
   escapeToken: string,
 ): void {
+  const byName = new Map<string, number>();
+  for (const stage of stages) {
+    if (stage.name !== undefined && !byName.has(stage.name)) byName.set(stage.name, stage.index);
+  }
+
   for (const stage of stages) {
     const dependencies = new Set<number>();
     const images = new Set<string>();
@@ -42,11 +47,9 @@ export function resolveDependencies(
     for (const instruction of stage.instructions) {
       for (const raw of stageReferences(instruction)) {
         const reference = expandReference(raw, globalEnv, escapeToken);
-        const byName = stages.find(
-          (other) => other.name !== undefined && other.name === reference.toLowerCase(),
-        );
-        if (byName !== undefined) {
-          dependencies.add(byName.index);
+        const named = byName.get(reference.toLowerCase());
+        if (named !== undefined) {
+          dependencies.add(named);
           continue;
         }
         if (/^\d+$/.test(reference)) {
