@@ -33,6 +33,19 @@ interface PlannedEntry {
   source: ChangeSetEntry;
 }
 
+/** Entries inspected ahead of the one being written, so file system calls overlap. */
+const LOOKAHEAD = 16;
+
+/** What is read from the file system for one `add` entry before its header is written. */
+interface InspectedEntry {
+  fullPath: string;
+  stats: BigIntStats;
+  linkTarget?: string | undefined;
+  xattrs?: Map<string, Buffer> | undefined;
+  /** The content of a small file with a single name, read ahead of time. */
+  content?: Buffer | undefined;
+}
+
 /**
  * Yields the tar stream of a change set: entries sorted by name (parents first), whiteouts for
  * deletions, hardlinks for files already written under another name, then the end blocks.
@@ -45,19 +58,31 @@ export async function* tarStream(
     changeSet.entries.map((entry) => ({ name: entryName(entry), source: entry })),
     (entry: PlannedEntry) => entry.name,
   );
-  const links = new Map<string, string>();
-  const output = new ChunkCollector();
-
-  let previous: string | undefined;
-  for (const entry of planned) {
-    if (entry.name === previous) {
-      throw new LayerError('INVALID_PATH', `change set lists "${entry.name}" twice`, {
+  for (let index = 1; index < planned.length; index++) {
+    if (planned[index]!.name === planned[index - 1]!.name) {
+      throw new LayerError('INVALID_PATH', `change set lists "${planned[index]!.name}" twice`, {
         hint: 'Give each path once: an add, a delete or an opaque marker.',
       });
     }
-    previous = entry.name;
+  }
 
-    if (entry.source.kind !== 'add') {
+  const links = new Map<string, string>();
+  const output = new ChunkCollector();
+  const ahead: Array<Promise<InspectedEntry | undefined>> = [];
+  let next = 0;
+  const fillLookahead = (): void => {
+    while (ahead.length < LOOKAHEAD && next < planned.length) {
+      const inspection = inspect(planned[next++]!, changeSet.root, options);
+      // Failures surface when the entry's turn comes; this only avoids an unhandled rejection.
+      inspection.catch(() => undefined);
+      ahead.push(inspection);
+    }
+  };
+
+  for (const entry of planned) {
+    fillLookahead();
+    const inspected = await ahead.shift()!;
+    if (inspected === undefined) {
       const mtimeNs = options.fixedMtimeNs ?? 0n;
       yield* output.add(
         encodeHeader({
@@ -73,22 +98,41 @@ export async function* tarStream(
       continue;
     }
 
-    const fullPath = path.join(changeSet.root, entry.source.path);
-    const stats = await statSource(fullPath, entry.name);
-    const header = await headerFor(entry.name, fullPath, stats, links, options);
+    const header = headerFor(entry.name, inspected, links, options);
     yield* output.add(encodeHeader(header));
     if (header.type === 'file' && header.size > 0) {
-      if (header.size <= SMALL_FILE) {
-        yield* output.add(await readSmallContent(fullPath, entry.name, header.size));
+      if (inspected.content !== undefined) {
+        yield* output.add(inspected.content);
+      } else if (header.size <= SMALL_FILE) {
+        yield* output.add(await readSmallContent(inspected.fullPath, entry.name, header.size));
       } else {
         yield* output.flush();
-        yield* readContent(fullPath, entry.name, header.size);
+        yield* readContent(inspected.fullPath, entry.name, header.size);
       }
       yield* output.add(paddingFor(header.size));
     }
   }
   yield* output.add(END_OF_ARCHIVE);
   yield* output.flush();
+}
+
+/** Reads what an `add` entry's header needs; whiteouts need nothing and give undefined. */
+async function inspect(
+  entry: PlannedEntry,
+  root: string,
+  options: TarWriterOptions,
+): Promise<InspectedEntry | undefined> {
+  if (entry.source.kind !== 'add') return undefined;
+  const fullPath = path.join(root, entry.source.path);
+  const stats = await statSource(fullPath, entry.name);
+  const inspected: InspectedEntry = { fullPath, stats };
+  if (stats.isSymbolicLink()) inspected.linkTarget = await readlink(fullPath);
+  if (options.xattrs !== false) inspected.xattrs = readXattrs(fullPath);
+  // A file with several names may become a hardlink entry without content, so it is read later.
+  if (stats.isFile() && stats.nlink === 1n && stats.size > 0n && stats.size <= BigInt(SMALL_FILE)) {
+    inspected.content = await readSmallContent(fullPath, entry.name, Number(stats.size));
+  }
+  return inspected;
 }
 
 /** The tar name of a change: the path itself, `DIR/.wh.NAME` or `DIR/.wh..wh..opq`. */
@@ -134,13 +178,13 @@ async function statSource(fullPath: string, name: string): Promise<BigIntStats> 
   }
 }
 
-async function headerFor(
+function headerFor(
   name: string,
-  fullPath: string,
-  stats: BigIntStats,
+  inspected: InspectedEntry,
   links: Map<string, string>,
   options: TarWriterOptions,
-): Promise<TarHeader> {
+): TarHeader {
+  const { stats } = inspected;
   const uid = Number(stats.uid);
   const gid = Number(stats.gid);
   const header: TarHeader = {
@@ -153,6 +197,8 @@ async function headerFor(
     gname: options.ownerNames?.groups.get(gid),
     size: 0,
     mtimeNs: options.fixedMtimeNs ?? stats.mtimeNs,
+    linkname: inspected.linkTarget,
+    xattrs: inspected.xattrs,
   };
 
   if (header.type === 'file') {
@@ -168,14 +214,10 @@ async function headerFor(
       }
     }
     if (header.type === 'file') header.size = Number(stats.size);
-  } else if (header.type === 'symlink') {
-    header.linkname = await readlink(fullPath);
   } else if (header.type === 'char' || header.type === 'block') {
     header.devmajor = deviceMajor(stats.rdev);
     header.devminor = deviceMinor(stats.rdev);
   }
-
-  if (options.xattrs !== false) header.xattrs = readXattrs(fullPath);
   return header;
 }
 

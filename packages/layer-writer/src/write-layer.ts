@@ -15,6 +15,8 @@ import { ParallelGzip } from './gzip-parallel.js';
 import type { OwnerNames } from './owner-names.js';
 import { tarStream } from './tar-writer.js';
 
+const STREAM_BUFFER = 4 * 1024 * 1024;
+
 /** How {@link writeLayer} encodes and compresses a layer. */
 export interface WriteLayerOptions {
   /** Default 'gzip'. */
@@ -62,9 +64,8 @@ export async function writeLayer(
 
   const tar = Readable.from(
     tarStream(changeSet, { fixedMtimeNs, ownerNames: options.ownerNames, xattrs: options.xattrs }),
-    {
-      objectMode: false,
-    },
+    // A few MiB of buffer lets files be read while earlier chunks are compressed and written.
+    { objectMode: false, highWaterMark: STREAM_BUFFER },
   );
   const uncompressed = createDigestStream();
   const compressed = createDigestStream();
@@ -75,7 +76,11 @@ export async function writeLayer(
 
   try {
     if (compression === 'none') {
-      await pipeline(tar, uncompressed, createWriteStream(temporary, { flags: 'wx' }));
+      await pipeline(
+        tar,
+        uncompressed,
+        createWriteStream(temporary, { flags: 'wx', highWaterMark: STREAM_BUFFER }),
+      );
     } else {
       const { stream, exited } = compressorFor(compression, options);
       await Promise.all([
@@ -84,7 +89,7 @@ export async function writeLayer(
           uncompressed,
           stream,
           compressed,
-          createWriteStream(temporary, { flags: 'wx' }),
+          createWriteStream(temporary, { flags: 'wx', highWaterMark: STREAM_BUFFER }),
         ),
         exited,
       ]);
