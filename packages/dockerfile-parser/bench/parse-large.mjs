@@ -1,6 +1,7 @@
 // Measures parseDockerfile on a generated 10,000-line Dockerfile. Run after a build:
 // `pnpm --filter @kiln/dockerfile-parser build && pnpm --filter @kiln/dockerfile-parser bench`.
 import { performance } from 'node:perf_hooks';
+import { stdout } from 'node:process';
 import { dumpDockerfile, parseDockerfile } from '../dist/index.js';
 
 const TARGET_LINES = 10_000;
@@ -53,6 +54,6 @@ const dump = measure(() => dumpDockerfile(text));
 const stages = parseDockerfile(text).stages.length;
 
 const format = (result) => `median ${result.median.toFixed(1)} ms (min ${result.min.toFixed(1)}, max ${result.max.toFixed(1)})`;
-console.log(`lines: ${TARGET_LINES}, stages: ${stages}, runs: ${RUNS}`);
-console.log(`parseDockerfile (typed stages + lint): ${format(parse)}`);
-console.log(`dumpDockerfile (low-level tree only): ${format(dump)}`);
+stdout.write(`lines: ${TARGET_LINES}, stages: ${stages}, runs: ${RUNS}\n`);
+stdout.write(`parseDockerfile (typed stages + lint): ${format(parse)}\n`);
+stdout.write(`dumpDockerfile (low-level tree only): ${format(dump)}\n`);

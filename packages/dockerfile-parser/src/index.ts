@@ -19,6 +19,8 @@ export { processWord, expandWord, expandWords } from './shell/lexer.js';
 export { ShellExpansionError } from './shell/errors.js';
 export { DockerfileParseError, renderSnippet } from './errors.js';
 export { LINT_RULES } from './lint/rules.js';
+export { formatLintWarning } from './lint/format.js';
+export { resolveStageArgs } from './stages/args.js';
 export { platformArgs, defaultPlatform, PROXY_ARGS } from './stages/platform-args.js';
 export { INSTRUCTION_KINDS } from './instructions/types.js';
 
@@ -31,6 +33,7 @@ export type { ExpandOptions, ExpandedInstruction } from './instructions/expand.j
 export type { PlatformSpec } from './stages/platform-args.js';
 export type { ParseOptions, ParsedDockerfile, Stage, StageBase } from './stages/types.js';
 export type { LintRule, LintWarning } from './lint/types.js';
+export type { ArgSources } from './stages/args.js';
 export type { LintRuleName } from './lint/rules.js';
 export type {
   Instruction,

@@ -139,3 +139,17 @@ describe('parser robustness', () => {
     );
   });
 });
+
+describe('prototype names', () => {
+  it('treats __proto__ and constructor as ordinary names', () => {
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      expect(() => parseDockerfile(`${name} x\n`)).toThrow(/unknown instruction/);
+      expect(() => parseDockerfile(`FROM a\nRUN --${name}=1 true\n`)).toThrow(/unknown flag/);
+      const parsed = parseDockerfile(
+        `ARG ${name}=v\nFROM img:\${${name}}\nARG ${name}\nENV ${name}=e\n`,
+      );
+      expect(parsed.stages[0]?.from.image).toBe('img:v');
+      expect(Object.hasOwn(parsed.metaArgValues, name)).toBe(true);
+    }
+  });
+});

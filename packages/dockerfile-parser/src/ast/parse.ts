@@ -6,6 +6,7 @@ import { LINE_PARSERS, type LineContext } from './line-parsers.js';
 import { createNode, type Heredoc, type Node } from './node.js';
 import { splitCommand } from './split-command.js';
 import { isWhitespace } from '../whitespace.js';
+import { ownValue } from '../own.js';
 
 /** A problem the low-level parser tolerates but reports (such as empty continuation lines). */
 export interface SyntaxWarning {
@@ -219,7 +220,7 @@ export function nodeFromLine(line: string, context: LineContext): Node {
     return node;
   }
 
-  const parser = LINE_PARSERS[name];
+  const parser = ownValue(LINE_PARSERS, name);
   if (parser === undefined) {
     // Unknown instructions keep an empty argument, as BuildKit's parser does; the typed
     // layer reports them.

@@ -1,4 +1,5 @@
 import { DockerfileParseError } from '../errors.js';
+import { ownValue } from '../own.js';
 
 type FlagKind = 'string' | 'bool' | 'strings';
 
@@ -42,7 +43,7 @@ export function parseFlags(
     const equals = body.indexOf('=');
     const name = equals < 0 ? body : body.slice(0, equals);
     const value = equals < 0 ? undefined : body.slice(equals + 1);
-    const kind = spec[name];
+    const kind = ownValue(spec, name);
     if (kind === undefined) {
       throw flagError(`unknown flag: --${name} on ${instruction}`, `${instruction} ${accepted}.`);
     }

@@ -13,6 +13,7 @@ import {
   type Instruction,
   type KeyValuePair,
 } from './types.js';
+import { ownValue } from '../own.js';
 
 // What every instruction parser receives: the node, its arguments, and its validated flags.
 interface ParseRequest {
@@ -326,7 +327,7 @@ function parseOnbuild(request: ParseRequest): Instruction {
     from: "FROM isn't allowed as an ONBUILD trigger",
     maintainer: "MAINTAINER isn't allowed as an ONBUILD trigger",
   };
-  const reason = forbidden[child.value];
+  const reason = ownValue(forbidden, child.value);
   if (reason !== undefined)
     throw invalid(reason, 'Use another instruction as the ONBUILD trigger.');
   const trigger = parseInstructionNode({
@@ -395,7 +396,7 @@ const PARSERS: Readonly<Record<string, InstructionParser>> = {
 export function parseInstructionNode(node: Node, file?: string): Instruction {
   const location: SourceLocation = { file, startLine: node.startLine, endLine: node.endLine };
   try {
-    const parser = PARSERS[node.value];
+    const parser = ownValue(PARSERS, node.value);
     if (parser === undefined) {
       const suggestion = suggestClosest(node.keyword, INSTRUCTION_KINDS);
       const hint =
@@ -409,7 +410,7 @@ export function parseInstructionNode(node: Node, file?: string): Instruction {
       });
     }
     const upper = node.value.toUpperCase();
-    const flags = parseFlags(upper, node.flags, FLAG_SPECS[node.value] ?? {});
+    const flags = parseFlags(upper, node.flags, ownValue(FLAG_SPECS, node.value) ?? {});
     const keyword = node.keyword;
     return parser({
       node,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDockerfile } from '../stages/assemble.js';
+import { formatLintWarning } from './format.js';
 import { LINT_RULES } from './rules.js';
 
 function rulesOf(text: string, buildArgs: Record<string, string> = {}): string[] {
@@ -115,5 +116,16 @@ describe('lint rules', () => {
       url: 'https://docs.docker.com/go/dockerfile/rule/maintainer-deprecated/',
       location: { file: 'x/Dockerfile', startLine: 2, endLine: 2 },
     });
+  });
+});
+
+describe('formatLintWarning', () => {
+  it('prints FILE:LINE: RuleName: message', () => {
+    const [warning] = parseDockerfile('FROM alpine\nCMD run\n', {
+      fileName: 'app/Dockerfile',
+    }).warnings;
+    expect(formatLintWarning(warning!)).toBe(
+      'app/Dockerfile:2: JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to OS signals',
+    );
   });
 });

@@ -8,6 +8,7 @@ import { PROXY_ARGS } from '../stages/platform-args.js';
 import type { ParsedDockerfile, Stage } from '../stages/types.js';
 import type { LintReporter } from './check.js';
 import { looksLikeSecret } from './secrets.js';
+import { dictionary } from '../own.js';
 
 // A loose image reference check: what the FROM line needs to be pullable at all.
 const IMAGE_REFERENCE =
@@ -38,7 +39,7 @@ export function checkFromArgs(parsed: ParsedDockerfile, reporter: LintReporter):
     parsed.metaArgs.flatMap((instruction) => instruction.args.map((arg) => arg.name)),
   );
   const known = new Set([...declared, ...Object.keys(parsed.platformArgs)]);
-  const defaults: Record<string, string> = { ...parsed.platformArgs };
+  const defaults = dictionary(parsed.platformArgs);
   for (const instruction of parsed.metaArgs) {
     for (const arg of instruction.args) {
       const expanded =
@@ -235,7 +236,7 @@ export function checkStageContents(parsed: ParsedDockerfile, reporter: LintRepor
   for (const stage of parsed.stages) {
     const parent = stage.from.stageRef === undefined ? undefined : scopes[stage.from.stageRef];
     const scope: StageScope = {
-      env: { ...(parent?.env ?? {}) },
+      env: dictionary(parent?.env),
       absoluteWorkdir: parent?.absoluteWorkdir ?? false,
     };
     scopes[stage.index] = scope;

@@ -9,9 +9,10 @@ import { lintDockerfile } from '../lint/check.js';
 import { defaultPlatform, platformArgs } from './platform-args.js';
 import type { ParsedDockerfile, ParseOptions, Stage } from './types.js';
 import { resolveBuildOrder, resolveDependencies } from './graph.js';
+import { dictionary, ownValue } from '../own.js';
 
 function definedValues(values: Record<string, string | undefined>): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env = dictionary<string>();
   for (const [name, value] of Object.entries(values)) if (value !== undefined) env[name] = value;
   return env;
 }
@@ -24,12 +25,14 @@ function resolveMetaArgs(
   predefined: Record<string, string>,
   escapeToken: string,
 ): Record<string, string | undefined> {
-  const values: Record<string, string | undefined> = {};
+  const values = dictionary<string | undefined>();
   for (const instruction of metaArgs) {
     const env = { ...predefined, ...definedValues(values) };
     const expanded = expandInstructionWithMatches(instruction, env, { escapeToken }).instruction;
     for (const arg of expanded.args) {
-      values[arg.name] = Object.hasOwn(buildArgs, arg.name) ? buildArgs[arg.name] : arg.value;
+      values[arg.name] = Object.hasOwn(buildArgs, arg.name)
+        ? ownValue(buildArgs, arg.name)
+        : arg.value;
     }
   }
   return values;
