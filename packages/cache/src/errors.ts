@@ -11,7 +11,7 @@ export interface CacheErrorOptions {
   cause?: unknown;
 }
 
-/** Base class of every error this package throws; `code` is stable, `hint` says what to do. */
+/** Base class of every error this package throws, with a stable `code` and a `hint` on what to do next. */
 export class CacheError extends Error {
   override name = 'CacheError';
   readonly code: CacheErrorCode;

@@ -16,7 +16,7 @@ export interface OciSpecErrorOptions {
   cause?: unknown;
 }
 
-/** Base class of every error this package throws; `code` is stable, `hint` says what to do. */
+/** Base class of every error this package throws, with a stable `code` and a `hint` on what to do next. */
 export class OciSpecError extends Error {
   override name = 'OciSpecError';
   readonly code: OciSpecErrorCode;

@@ -47,7 +47,7 @@ const layerCompression: Record<string, LayerCompression> = {
   [MediaType.DockerForeignLayerGzip]: 'gzip',
 };
 
-/** Returns true for the OCI and Docker layer media types this package knows. */
+/** Returns true for the OCI and Docker layer media types listed in `MediaType`. */
 export function isLayerMediaType(mediaType: string): boolean {
   return mediaType in layerCompression;
 }

@@ -329,7 +329,8 @@ describe('parseImageConfig', () => {
   it('parses Docker nulls as unset and keeps unknown fields', () => {
     const parsed = parseImageConfig(JSON.stringify(config));
     expect(parsed.config?.Entrypoint).toBeUndefined();
-    expect(parsed.config && 'Labels' in parsed.config).toBe(false);
+    expect(parsed.config).toBeDefined();
+    expect(Object.keys(parsed.config!)).not.toContain('Labels');
     expect(parsed.config?.Cmd).toEqual(['sh']);
     expect(parsed.config?.Healthcheck?.Interval).toBe(30_000_000_000);
     expect(parsed.config?.['Hostname']).toBe('legacy');

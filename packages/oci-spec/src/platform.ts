@@ -268,8 +268,8 @@ export function platformMatches(wanted: Platform, candidate: Platform): boolean 
 
 /**
  * Picks the best manifest for `platform` from an index: the exact platform first, then the
- * compatible fallbacks in `compatiblePlatforms` order; among equals, the first in the index.
- * Entries without a platform are skipped. Returns undefined when nothing matches.
+ * compatible fallbacks in `compatiblePlatforms` order. Among equal entries the first in the
+ * index wins. Entries without a platform are skipped. Returns undefined when nothing matches.
  */
 export function selectManifest(
   index: Pick<ImageIndex, 'manifests'>,
