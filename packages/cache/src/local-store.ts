@@ -122,7 +122,7 @@ export class LocalDirectoryStore implements CacheStore {
     );
     if (problem !== undefined) return problem;
 
-    // The record's access time marks recent use, for least-recently-used pruning.
+    // The record's modification time marks its last use; prune removes the least recently used.
     const now = new Date();
     await utimes(recordPath, now, now).catch(() => undefined);
     return {
