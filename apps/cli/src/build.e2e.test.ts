@@ -216,3 +216,22 @@ async function umociBundle(layout: string, tag: string, name: string): Promise<s
   await runCommand('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
   return bundle;
 }
+
+describe('built kiln command', () => {
+  const main = path.join(repoRoot, 'apps/cli/dist/main.js');
+
+  it('prints help from dist', async () => {
+    await stat(main).catch(() => {
+      throw new Error(
+        `${main} is missing: run "pnpm build" (or pnpm --filter "@kiln/cli..." build) first`,
+      );
+    });
+    const top = await runCommand('node', [main, '--help']);
+    expect(top.stdout).toContain('build');
+    const buildHelp = await runCommand('node', [main, 'build', '--help']);
+    expect(buildHelp.stdout).toContain('--oci-layout-path');
+    const bad = await runCommand('node', [main, 'build', '--bogus'], { allowFailure: true });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,4 +1,5 @@
 import type { BuildEvent } from '@kiln/engine';
+import type { RegistryEvent } from '@kiln/registry-client';
 
 export type Verbosity = 'panic' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -34,7 +35,7 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
   switch (event.type) {
     case 'build-start':
       return info
-        ? `Building target ${event.target} (${event.stages} stage${event.stages === 1 ? '' : 's'})`
+        ? `Building stage ${event.target} (${event.stages} stage${event.stages === 1 ? '' : 's'} to build)`
         : undefined;
     case 'stage-start':
       return info ? `[stage ${event.name ?? event.stage}] FROM ${event.base}` : undefined;
@@ -61,6 +62,8 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
       return info
         ? `Image ${event.digest} (config ${event.configDigest}, ${event.layers} layers)`
         : undefined;
+    case 'registry':
+      return renderRegistryEvent(event.event, verbosity);
     case 'push-start':
       return info ? `Pushing ${event.destination}` : undefined;
     case 'push-done':
@@ -69,5 +72,31 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
       return info ? `Wrote ${event.kind} ${event.path}` : undefined;
     case 'build-done':
       return debug ? `Build finished in ${formatSeconds(event.durationMs)}` : undefined;
+  }
+}
+
+/** Formats registry transfers at debug level, and retries and fallbacks (worth a warning) at warn level. */
+function renderRegistryEvent(event: RegistryEvent, verbosity: Verbosity): string | undefined {
+  const debug = verbosityAllows(verbosity, 'debug');
+  const warn = verbosityAllows(verbosity, 'warn');
+  switch (event.type) {
+    case 'blob-pushed':
+      return debug
+        ? `Uploaded ${event.digest} to ${event.repository} (${formatBytes(event.size)})`
+        : undefined;
+    case 'blob-mounted':
+      return debug
+        ? `Mounted ${event.digest} into ${event.repository} from ${event.from}`
+        : undefined;
+    case 'blob-exists':
+      return debug ? `Skipped ${event.digest}: ${event.repository} has it` : undefined;
+    case 'retry':
+      return warn
+        ? `Retrying ${event.method} ${event.target} (attempt ${event.attempt}) in ${event.delayMs} ms: ${event.reason}`
+        : undefined;
+    case 'fallback':
+      return warn ? `Falling back from ${event.from} to ${event.to}: ${event.reason}` : undefined;
+    default:
+      return undefined;
   }
 }

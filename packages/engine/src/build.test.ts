@@ -1,14 +1,5 @@
 import { execFile } from 'node:child_process';
-import {
-  chmod,
-  copyFile,
-  mkdir,
-  mkdtemp,
-  readFile,
-  rm,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -144,6 +135,40 @@ describe('build config fields', () => {
     expect(config.history?.every((entry) => entry.created === '1970-01-01T00:00:00Z')).toBe(true);
     expect(config.rootfs.diff_ids).toEqual([]);
     expect(config.author).toBe('someone@example.com');
+  });
+});
+
+describe('build stage inheritance', () => {
+  it('resets an inherited CMD on ENTRYPOINT', async () => {
+    const context = await makeContext({
+      Dockerfile: [
+        'FROM scratch AS base',
+        'CMD ["serve"]',
+        'LABEL tier=base',
+        'FROM base AS entry',
+        'ENTRYPOINT ["/app"]',
+        'FROM base',
+        'ENV MODE=keep',
+      ].join('\n'),
+    });
+    const { result } = await buildContext(context);
+    expect(result.config.config?.Cmd).toEqual(['serve']);
+    expect(result.config.config?.Labels).toEqual({ tier: 'base' });
+    expect(result.config.history?.map((h) => h.created_by)).toEqual([
+      'CMD ["serve"]',
+      'LABEL tier=base',
+      'ENV MODE=keep',
+    ]);
+
+    const entry = await build({
+      context,
+      target: 'entry',
+      noPush: true,
+      reproducible: true,
+      workDir: path.join(dir, 'work'),
+    });
+    expect(entry.config.config?.Entrypoint).toEqual(['/app']);
+    expect(entry.config.config?.Cmd).toBeUndefined();
   });
 });
 

@@ -39,6 +39,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     insecurePush: options.insecure ?? false,
     skipTlsVerify: options.skipTlsVerify ?? false,
     registryMap: options.registryMap ?? {},
+    onEvent: (event) => emit({ type: 'registry', event }),
   });
 
   try {
@@ -170,7 +171,8 @@ async function buildStage(
     emit(services, {
       type: 'base-resolved',
       stage: stage.index,
-      reference: base.reference.toString(),
+      reference:
+        base.reference.name() + (base.reference.tag === undefined ? '' : `:${base.reference.tag}`),
       digest: base.digest,
       layers: base.layers.length,
     });

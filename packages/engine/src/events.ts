@@ -1,3 +1,5 @@
+import type { RegistryEvent } from '@kiln/registry-client';
+
 /** Progress events of a build, in the order they happen; the engine never prints, a caller renders these. */
 export type BuildEvent =
   | { type: 'build-start'; stages: number; target: string }
@@ -30,6 +32,8 @@ export type BuildEvent =
       uncompressedSize: number;
     }
   | { type: 'image-assembled'; digest: string; configDigest: string; layers: number }
+  /** Transfers, retries and fallbacks of the registry client, passed on unchanged. */
+  | { type: 'registry'; event: RegistryEvent }
   | { type: 'push-start'; destination: string }
   | { type: 'push-done'; destination: string; digest: string }
   | { type: 'output-written'; kind: 'oci-layout' | 'tar' | 'digest-file'; path: string }
