@@ -31,7 +31,7 @@ export interface PushImageInput {
 
 export interface PushImageResult {
   digest: string;
-  /** What happened to each blob, by digest. */
+  /** Outcome for each blob, by digest. */
   blobs: Record<string, PushBlobOutcome>;
 }
 

@@ -6,7 +6,7 @@ import type { RegistryHttp } from './http.js';
 import type { Limiter } from './limit.js';
 import type { Direction, Endpoint, Transport } from './transport.js';
 
-/** What the pull and push operations share inside one client. */
+/** State shared by the pull and push operations of one client. */
 export interface ClientCore {
   http: RegistryHttp;
   transport: Transport;
@@ -30,9 +30,9 @@ export async function withEndpoints<T>(
   const endpoints = core.transport.endpoints(reference.registry, reference.repository, direction);
   const key = reference.name();
   const preferred = core.preferredEndpoint.get(key) ?? 0;
-  const order = [...endpoints.keys()].sort((a, b) =>
-    a === preferred ? -1 : b === preferred ? 1 : a - b,
-  );
+  // The endpoint that worked last goes first; the others keep their configured order.
+  const others = [...endpoints.keys()].filter((index) => index !== preferred);
+  const order = preferred < endpoints.length ? [preferred, ...others] : others;
 
   let lastError: unknown;
   for (const [position, index] of order.entries()) {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialStore } from './credentials.js';
 import { RegistryError } from './errors.js';
 
-// A fake docker-credential helper: it answers per server URL like a real one.
+// A fake docker-credential helper that returns credentials per server URL, as a real one does.
 const HELPER = `#!/bin/sh
 read -r server
 case "$server" in

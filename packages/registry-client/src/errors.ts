@@ -136,7 +136,7 @@ interface ResponseContext {
   registry: string;
   repository?: string;
   digest?: string;
-  /** What the request was for, such as "manifest latest" or "blob sha256:...". */
+  /** Subject of the request, such as "manifest latest" or "blob sha256:...". */
   what: string;
 }
 

@@ -229,7 +229,7 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
       }
     }
   } catch {
-    // A truncated error body still says what it can.
+    // A truncated error body may still contain the error envelope.
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }

@@ -57,7 +57,7 @@ export interface RegistryClientOptions {
   onEvent?: (event: RegistryEvent) => void;
 }
 
-/** Whether `host` is selected by a `HostSelector`. */
+/** Returns true when the `HostSelector` selects `host`. */
 export function selects(selector: HostSelector | undefined, host: string): boolean {
   if (selector === undefined || selector === false) return false;
   if (selector === true) return true;

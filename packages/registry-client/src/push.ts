@@ -21,7 +21,7 @@ export interface PushBlobOptions {
   mountFrom?: string[];
 }
 
-/** How a blob came to be in the repository. */
+/** The way a blob came to be in the repository. */
 export type PushBlobOutcome = 'exists' | 'mounted' | 'uploaded';
 
 /**
@@ -46,7 +46,7 @@ function pushEndpoint(core: ClientCore, reference: ImageReference): Endpoint {
   return core.transport.endpoint(reference.registry, reference.repository, 'push', true);
 }
 
-/** Returns true when the repository has the blob (HEAD answers 200). */
+/** Returns true when the repository has the blob (HEAD returns 200). */
 export async function hasBlob(
   core: ClientCore,
   reference: ImageReference,

@@ -42,7 +42,7 @@ const RETRYABLE_ERROR_CODES = new Set([
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
 ]);
 
-/** Whether a thrown network error is worth retrying. A refused connection is not: the host is down. */
+/** Returns true for network errors worth retrying. A refused connection is not retried, because the host is down. */
 export function isRetryableNetworkError(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
