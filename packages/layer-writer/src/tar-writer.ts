@@ -98,6 +98,8 @@ export async function* tarStream(
       continue;
     }
 
+    // Tar cannot store a socket; Docker's archive package skips sockets the same way.
+    if (inspected.stats.isSocket()) continue;
     const header = headerFor(entry.name, inspected, links, options);
     yield* output.add(encodeHeader(header));
     if (header.type === 'file' && header.size > 0) {

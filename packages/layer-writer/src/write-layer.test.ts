@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import {
   chmod,
   chown,
@@ -253,5 +254,20 @@ describe('writeLayer options', () => {
         path.join(work, 'x'),
       ),
     ).rejects.toMatchObject({ code: 'INVALID_PATH' });
+  });
+
+  it('skips sockets as Docker does', async () => {
+    const root = path.join(work, 'root');
+    await mkdir(root);
+    await writeFile(path.join(root, 'kept'), 'kept');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(path.join(root, 'control.sock'), resolve));
+    try {
+      const blob = path.join(work, 'layer');
+      await writeLayer(await directoryChangeSet(root), blob);
+      expect(execFileSync('tar', ['-tzf', blob]).toString()).toBe('kept\n');
+    } finally {
+      server.close();
+    }
   });
 });
