@@ -66,6 +66,7 @@ export function describeCacheStoreConformance(
     });
 
     afterEach(async () => {
+      await store.close?.();
       await harness.cleanup();
       await rm(scratch, { recursive: true, force: true });
     });

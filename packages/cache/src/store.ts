@@ -75,4 +75,6 @@ export interface CacheStore {
   put(key: string, source: CacheBlobSource, options: CachePutOptions): Promise<CacheRecord>;
   /** Removes the record for `key`; returns false when there was none. Blobs may stay until pruned. */
   delete(key: string): Promise<boolean>;
+  /** Releases connections or background uploads; the engine calls it once after the build. */
+  close?(): Promise<void>;
 }
