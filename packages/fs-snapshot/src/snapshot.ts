@@ -28,6 +28,8 @@ export interface Snapshot {
   /** Wall-clock time at which the walk started, in nanoseconds since the epoch. */
   startedAtNs: bigint;
   records: Map<string, FileRecord>;
+  /** Paths of the regular files that were racy in this snapshot. */
+  racyFiles: string[];
   /** The ignore list in force; paths it covers are absent from `records`. */
   ignore: IgnoreList;
 }
@@ -48,24 +50,32 @@ export async function takeSnapshot(
   const startedAtNs = BigInt(Date.now()) * 1_000_000n;
   const racySinceNs = startedAtNs - (options.racyMarginNs ?? DEFAULT_RACY_MARGIN_NS);
   const records = walkTree(root, ignore, racySinceNs);
-  await hashUndecidedFiles(root, records, options.previous);
-  return { root, startedAtNs, records, ignore };
+  const racyFiles = await hashUndecidedFiles(root, records, options.previous);
+  return { root, startedAtNs, records, racyFiles, ignore };
 }
 
+/** Hashes the files stat cannot decide and returns the paths of the racy regular files. */
 async function hashUndecidedFiles(
   root: string,
   records: Map<string, FileRecord>,
   previous: Snapshot | undefined,
-): Promise<void> {
-  const base = root.endsWith('/') ? root.slice(0, -1) : root;
+): Promise<string[]> {
+  const racyFiles: string[] = [];
   for (const [path, record] of records) {
-    if (record.type !== 'file') continue;
+    if (record.racy && record.type === 'file') racyFiles.push(path);
+  }
+  const candidates = new Set([...racyFiles, ...(previous?.racyFiles ?? [])]);
+  const base = root.endsWith('/') ? root.slice(0, -1) : root;
+  for (const path of candidates) {
+    const record = records.get(path);
+    if (record === undefined || record.type !== 'file') continue;
     const before = previous?.records.get(path);
     const wasUndecided = before !== undefined && before.racy && sameStat(before, record);
     if (!record.racy && !wasUndecided) continue;
     const hash = await hashFile(`${base}/${path}`);
     if (hash !== undefined) record.hash = hash;
   }
+  return racyFiles;
 }
 
 async function checkRoot(root: string): Promise<void> {

@@ -48,11 +48,21 @@ export async function mountOverlay(spec: OverlayMountSpec): Promise<void> {
     ? `lowerdir=${lower},upperdir=${spec.upperDir},workdir=${spec.workDir}`
     : `lowerdir=${lower},ro`;
   const options = `${layers},${FIXED_OPTIONS}`;
-  await runTool(
-    'mount',
-    ['-t', 'overlay', 'overlay', '-o', options, spec.mergedDir],
-    spec.cwd,
-  ).catch((error: unknown) => {
+  const args = (extra: string) => [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `${options}${extra}`,
+    spec.mergedDir,
+  ];
+  try {
+    if (writable && volatileSupported !== false) {
+      await mountVolatile(args, spec.cwd);
+    } else {
+      await runTool('mount', args(''), spec.cwd);
+    }
+  } catch (error) {
     throw new SnapshotError(
       'OVERLAY_MOUNT_FAILED',
       `failed to mount an overlay at ${spec.mergedDir}: ${messageOf(error)}`,
@@ -61,7 +71,29 @@ export async function mountOverlay(spec: OverlayMountSpec): Promise<void> {
         cause: error,
       },
     );
-  });
+  }
+}
+
+// Whether the kernel accepts `volatile` (Linux 5.10 and later); undefined until the first mount.
+let volatileSupported: boolean | undefined;
+
+/**
+ * Mounts with `volatile`, which skips the sync of the whole upper file system that unmounting
+ * an overlay otherwise performs: a step's upper directory is scratch space until its layer is
+ * written. Falls back to a plain mount once if the kernel rejects the option.
+ */
+async function mountVolatile(
+  args: (extra: string) => string[],
+  cwd: string | undefined,
+): Promise<void> {
+  try {
+    await runTool('mount', args(',volatile'), cwd);
+    volatileSupported = true;
+  } catch (error) {
+    if (volatileSupported === true) throw error;
+    await runTool('mount', args(''), cwd);
+    volatileSupported = false;
+  }
 }
 
 /**
