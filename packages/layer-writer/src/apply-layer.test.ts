@@ -1,4 +1,6 @@
-import { chmod, chown, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { chmod, chown, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -7,6 +9,7 @@ import { directoryChangeSet, type ChangeSetEntry } from './change-set.js';
 import { buildEveryTypeTree, CAPABILITY, LONG_FILE, setMtimes } from './test-support/fixtures.js';
 import { describeTree, makeTempDir } from './test-support/tree.js';
 import { writeLayer, type WriteLayerOptions } from './write-layer.js';
+import { writeXattrs } from './xattrs.js';
 
 let work: string;
 
@@ -154,6 +157,74 @@ describe('applyLayer change sets', () => {
     await applyLayer(await layerOf(source, 'replace'), target);
 
     expect(await readFile(path.join(target, 'thing'), 'utf8')).toBe('now a file');
+  });
+});
+
+describe('applyLayer sources and options', () => {
+  async function smallLayer(
+    compression: 'gzip' | 'zstd' | 'none',
+  ): Promise<{ blob: string; diffId: string }> {
+    const source = path.join(work, 'source');
+    await mkdir(path.join(source, 'etc'), { recursive: true });
+    await writeFile(path.join(source, 'etc/hosts'), '127.0.0.1 localhost\n');
+    await chown(path.join(source, 'etc/hosts'), 123, 456);
+    writeXattrs(path.join(source, 'etc/hosts'), new Map([['user.kiln', Buffer.from('x')]]));
+    const blob = path.join(work, `layer-${compression}`);
+    const { diffId } = await writeLayer(await directoryChangeSet(source), blob, { compression });
+    return { blob, diffId };
+  }
+
+  for (const compression of ['gzip', 'zstd', 'none'] as const) {
+    it(`reads ${compression} from an opener`, async () => {
+      const { blob, diffId } = await smallLayer(compression);
+      const target = path.join(work, 'target');
+      await mkdir(target);
+      const applied = await applyLayer(() => createReadStream(blob, { highWaterMark: 3 }), target);
+      expect(applied.diffId).toBe(diffId);
+      expect(await readFile(path.join(target, 'etc/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
+    });
+  }
+
+  it('leaves owners and xattrs when asked', async () => {
+    const { blob } = await smallLayer('gzip');
+    const target = path.join(work, 'target');
+    await mkdir(target);
+    await applyLayer(blob, target, { preserveOwnership: false, xattrs: false });
+    const tree = await describeTree(target);
+    expect(tree['etc/hosts']).toMatchObject({ uid: 0, gid: 0 });
+    expect(tree['etc/hosts']?.xattrs).toBeUndefined();
+  });
+
+  it('applies the root entry to the root itself', async () => {
+    const target = path.join(work, 'target');
+    await mkdir(target, { mode: 0o700 });
+    const tar = path.join(work, 'root.tar');
+    execFileSync('tar', ['-cf', tar, '--no-recursion', '-C', target, '.']);
+    await chmod(target, 0o755);
+    await applyLayer(tar, target);
+    expect((await stat(target)).mode & 0o7777).toBe(0o700);
+  });
+
+  it('names a missing blob', async () => {
+    await expect(applyLayer(path.join(work, 'missing'), work)).rejects.toMatchObject({
+      code: 'APPLY_FAILED',
+      message: expect.stringContaining('missing'),
+    });
+  });
+
+  it('rejects a bzip2 layer', async () => {
+    const blob = path.join(work, 'layer.bz2');
+    await writeFile(blob, Buffer.from('BZh91AY&SY'));
+    await expect(applyLayer(blob, work)).rejects.toMatchObject({ code: 'UNSUPPORTED_COMPRESSION' });
+  });
+
+  it('fails on a truncated gzip layer', async () => {
+    const { blob } = await smallLayer('gzip');
+    const data = await readFile(blob);
+    await writeFile(blob, data.subarray(0, data.length - 20));
+    const target = path.join(work, 'target');
+    await mkdir(target);
+    await expect(applyLayer(blob, target)).rejects.toMatchObject({ code: 'INVALID_TAR' });
   });
 });
 

@@ -51,23 +51,52 @@ export async function applyLayer(
   options: ApplyLayerOptions = {},
 ): Promise<{ diffId: string }> {
   const root = path.resolve(rootfs);
-  const opened = await openLayer(source);
   const counter = createDigestStream();
   const applier = new LayerApplier(root, {
     allowDevices: options.allowDevices ?? false,
     preserveOwnership: options.preserveOwnership ?? process.getuid?.() === 0,
     xattrs: options.xattrs ?? true,
   });
-  await Promise.all([
-    pipeline(opened.tar, counter, async (tar: AsyncIterable<Buffer>) => {
-      const reader = new TarReader(tar);
-      for (let entry = await reader.next(); entry !== undefined; entry = await reader.next())
-        await applier.apply(entry, reader);
-    }),
-    opened.exited,
-  ]);
-  await applier.finish();
+  try {
+    const opened = await openLayer(source);
+    await Promise.all([
+      pipeline(opened.tar, counter, async (tar: AsyncIterable<Buffer>) => {
+        const reader = new TarReader(tar);
+        for (let entry = await reader.next(); entry !== undefined; entry = await reader.next()) {
+          await applier.apply(entry, reader);
+        }
+      }),
+      opened.exited,
+    ]);
+    await applier.finish();
+  } catch (error) {
+    throw asLayerError(error, root);
+  }
   return { diffId: counter.digest() };
+}
+
+/** Wraps a stream or file system failure; zlib's Z_* codes mean the blob is corrupt. */
+function asLayerError(error: unknown, root: string): LayerError {
+  if (error instanceof LayerError) return error;
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (code.startsWith('Z_') || code.startsWith('ERR_ZLIB')) {
+    return new LayerError(
+      'INVALID_TAR',
+      `the layer's compressed data is invalid: ${(error as Error).message}`,
+      {
+        hint: 'The blob is truncated or corrupt; fetch it again.',
+        cause: error,
+      },
+    );
+  }
+  return new LayerError(
+    'APPLY_FAILED',
+    `applying the layer to ${root} failed: ${(error as Error).message}`,
+    {
+      hint: 'Check that the root filesystem is writable and has room.',
+      cause: error,
+    },
+  );
 }
 
 class LayerApplier {
