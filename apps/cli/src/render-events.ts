@@ -37,6 +37,11 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
       return info
         ? `Building stage ${event.target} (${event.stages} stage${event.stages === 1 ? '' : 's'} to build)`
         : undefined;
+    case 'warning': {
+      if (!verbosityAllows(verbosity, 'warn')) return undefined;
+      const where = event.line === undefined ? '' : `${event.file ?? 'Dockerfile'}:${event.line}: `;
+      return `warning: ${where}${event.message}`;
+    }
     case 'stage-start':
       return info ? `[stage ${event.name ?? event.stage}] FROM ${event.base}` : undefined;
     case 'base-resolved':

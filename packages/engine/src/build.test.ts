@@ -206,11 +206,44 @@ describe('build COPY', () => {
       '-rw-r--r-- 0/0 5 opt/site/index.html',
     ]);
     expect(await layerListing(layout, result, 3)).toEqual([
-      'drwxr-xr-x 0/0 0 scripts/',
+      'drwxr-xr-x 1000/2000 0 scripts/',
       '-rw------- 1000/2000 3 scripts/one.sh',
       '-rw------- 1000/2000 3 scripts/two.sh',
     ]);
     expect(result.config.rootfs.diff_ids).toHaveLength(4);
+  });
+
+  it('keeps stage owners and existing directories', async () => {
+    const context = await makeContext({
+      Dockerfile: [
+        'FROM scratch AS source',
+        'COPY --chown=100:200 a.txt /file',
+        'COPY --chown=101:201 tree /dir',
+        'FROM scratch',
+        'COPY --chown=500:600 empty /existing',
+        'COPY --from=source /file /copied/file',
+        'COPY --from=source /dir /newdir',
+        'COPY --from=source /dir/. /existing',
+      ].join('\n'),
+      'a.txt': 'a',
+      'tree/sub/nested': 'n',
+      'empty/.keep': '',
+    });
+    const { result, layout } = await buildContext(context);
+    expect(await layerListing(layout, result, 1)).toEqual([
+      'drwxr-xr-x 0/0 0 copied/',
+      '-rw-r--r-- 100/200 1 copied/file',
+    ]);
+    expect(await layerListing(layout, result, 2)).toEqual([
+      'drwxr-xr-x 0/0 0 newdir/',
+      'drwxr-xr-x 101/201 0 newdir/sub/',
+      '-rw-r--r-- 101/201 1 newdir/sub/nested',
+    ]);
+    expect(await layerListing(layout, result, 3)).toEqual([
+      'drwxr-xr-x 500/600 0 existing/',
+      'drwxr-xr-x 101/201 0 existing/sub/',
+      '-rw-r--r-- 101/201 1 existing/sub/nested',
+    ]);
   });
 
   it('never follows a symlink out of the context', async () => {
@@ -243,6 +276,17 @@ describe('build COPY', () => {
   });
 });
 
+/** Puts a busybox root filesystem under `context/rootfs` for `COPY rootfs/ /`. */
+async function addBusybox(context: string): Promise<void> {
+  for (const name of ['bin', 'proc', 'dev', 'sys'])
+    await mkdir(path.join(context, 'rootfs', name), { recursive: true });
+  await mkdir(path.join(context, 'rootfs/tmp'), { mode: 0o1777 });
+  await chmod(path.join(context, 'rootfs/tmp'), 0o1777);
+  await copyFile('/bin/busybox', path.join(context, 'rootfs/bin/busybox'));
+  for (const applet of ['sh', 'echo', 'pwd', 'id', 'cat'])
+    await symlink('busybox', path.join(context, 'rootfs/bin', applet));
+}
+
 describe('build RUN', () => {
   it('runs in the working directory with Env, args and USER', async () => {
     const context = await makeContext({
@@ -260,13 +304,7 @@ describe('build RUN', () => {
         'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
       'rootfs/etc/group': 'root:x:0:\nnogroup:x:65534:\n',
     });
-    for (const name of ['bin', 'proc', 'dev', 'sys'])
-      await mkdir(path.join(context, 'rootfs', name), { recursive: true });
-    await mkdir(path.join(context, 'rootfs/tmp'), { mode: 0o1777 });
-    await chmod(path.join(context, 'rootfs/tmp'), 0o1777);
-    await copyFile('/bin/busybox', path.join(context, 'rootfs/bin/busybox'));
-    for (const applet of ['sh', 'echo', 'pwd', 'id'])
-      await symlink('busybox', path.join(context, 'rootfs/bin', applet));
+    await addBusybox(context);
 
     const events: BuildEvent[] = [];
     const { result, layout } = await buildContext(context, { events });
@@ -287,5 +325,50 @@ describe('build RUN', () => {
       'TARGET=world',
     ]);
     expect(events.filter((e) => e.type === 'layer-written')).toHaveLength(4);
+  });
+
+  it('passes proxy build args without ARG and keeps other args out', async () => {
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nCOPY rootfs/ /\nRUN echo "${HTTP_PROXY}|${OTHER}" > /args.txt\n',
+    });
+    await addBusybox(context);
+    const { result, layout } = await buildContext(context, {
+      buildArgs: { HTTP_PROXY: 'http://proxy:3128', OTHER: 'x' },
+    });
+    const digest = result.manifest.layers[1]?.digest as string;
+    const { stdout } = await exec('tar', [
+      '-xzOf',
+      path.join(layout, 'blobs/sha256', digest.slice(7)),
+      'args.txt',
+    ]);
+    expect(stdout).toBe('http://proxy:3128|\n');
+    expect(JSON.stringify(result.config)).not.toContain('proxy:3128');
+  });
+
+  it('reports a failing command with its exit code', async () => {
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nCOPY rootfs/ /\nRUN echo partial output; exit 42\n',
+    });
+    await addBusybox(context);
+    const failure = buildContext(context);
+    await expect(failure).rejects.toMatchObject({
+      code: 'RUN_FAILED',
+      exitCode: 42,
+      outputTail: 'partial output',
+    });
+    await expect(failure).rejects.toThrow(
+      'RUN /bin/sh -c echo partial output; exit 42 failed with exit code 42',
+    );
+  });
+});
+
+describe('build warnings', () => {
+  it('emits lint warnings as events', async () => {
+    const context = await makeContext({ Dockerfile: 'FROM scratch as base\nCMD ["x"]\n' });
+    const events: BuildEvent[] = [];
+    await buildContext(context, { events });
+    const warnings = events.filter((event) => event.type === 'warning');
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(warnings[0]).toMatchObject({ line: 1 });
   });
 });

@@ -59,6 +59,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ),
       emit,
     };
+    for (const warning of parsed.warnings) {
+      emit({
+        type: 'warning',
+        message: `${warning.message} (${warning.rule}: ${warning.url})`,
+        file: warning.location.file,
+        line: warning.location.startLine,
+      });
+    }
     const created = options.reproducible ? REPRODUCIBLE_CREATED : new Date().toISOString();
     emit({
       type: 'build-start',
@@ -188,7 +196,7 @@ async function buildStage(
     image = new ImageBuilder({ config: base.config, layers: base.layers }, stagePlatform, created);
   }
 
-  const run = createStageRun(stage, rootfs, image);
+  const run = createStageRun(stage, rootfs, image, services.buildArgs);
   await runStageInstructions(stage, run, services, parsed.escapeToken);
   return run;
 }

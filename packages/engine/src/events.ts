@@ -3,6 +3,8 @@ import type { RegistryEvent } from '@kiln/registry-client';
 /** Progress events of a build, in the order they happen; the engine never prints, a caller renders these. */
 export type BuildEvent =
   | { type: 'build-start'; stages: number; target: string }
+  /** A lint warning about the Dockerfile, or another problem that does not stop the build. */
+  | { type: 'warning'; message: string; file: string | undefined; line: number | undefined }
   | { type: 'stage-start'; stage: number; name: string | undefined; base: string }
   | { type: 'base-resolved'; stage: number; reference: string; digest: string; layers: number }
   | { type: 'blob-download'; digest: string; size: number; cached: boolean }

@@ -1,4 +1,4 @@
-import { chmod, lstat, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddInstruction, CopyInstruction } from '@kiln/dockerfile-parser';
 import type { ChangeSet } from '@kiln/layer-writer';
@@ -9,7 +9,12 @@ import { resolveIdentityInRoot } from '../run/users.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { resolveCopyTargets } from './destination.js';
-import { CopyRecorder, copyEntry, ensureDirectory } from './copy-into-rootfs.js';
+import {
+  CopyRecorder,
+  copyDirectoryContents,
+  copyEntry,
+  ensureDirectory,
+} from './copy-into-rootfs.js';
 import type { Ownership } from './copy-into-rootfs.js';
 
 const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz'];
@@ -25,7 +30,11 @@ export async function executeCopy(
 ): Promise<ChangeSet> {
   rejectUnsupportedFlags(instruction);
   const source = await sourceContext(instruction, services);
-  const owner = await ownership(run, instruction.chown);
+  // Without --chown, context files belong to root and files from a stage keep their owner.
+  const chown = await ownership(run, instruction.chown);
+  const fromStage = instruction.kind === 'copy' && instruction.from !== undefined;
+  const owner = chown ?? (fromStage ? undefined : ROOT);
+  const createdOwner = chown ?? ROOT;
   const mode = instruction.chmod === undefined ? undefined : parseOctalMode(instruction.chmod);
   const recorder = new CopyRecorder(run.rootfs);
 
@@ -60,9 +69,9 @@ export async function executeCopy(
     const target = targets[index];
     if (!target) continue;
     const dir = target.contentsOnly ? target.path : path.posix.dirname(target.path);
-    const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder);
+    const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder, createdOwner);
     if (target.contentsOnly) {
-      await copyEntry(entry.hostPath, entry.stats, parentHost, owner, recorder, mode);
+      await copyDirectoryContents(entry.hostPath, parentHost, owner, recorder, mode);
     } else {
       const hostTarget = path.join(parentHost, path.posix.basename(target.path));
       await copyEntry(entry.hostPath, entry.stats, hostTarget, owner, recorder, mode);
@@ -76,10 +85,12 @@ export async function executeCopy(
       run.rootfs,
       path.posix.dirname(target.path),
       recorder,
+      createdOwner,
     );
     const hostTarget = path.join(parentHost, path.posix.basename(target.path));
     await writeFile(hostTarget, file.content);
     await chmod(hostTarget, mode ?? 0o644);
+    await lchown(hostTarget, createdOwner.uid, createdOwner.gid);
     recorder.add(hostTarget);
   }
 
@@ -148,8 +159,10 @@ async function sourceContext(
   return DirectoryContext.open(stage.rootfs);
 }
 
-async function ownership(run: StageRun, chown: string | undefined): Promise<Ownership> {
-  if (chown === undefined || chown === '') return { uid: 0, gid: 0 };
+const ROOT: Ownership = { uid: 0, gid: 0 };
+
+async function ownership(run: StageRun, chown: string | undefined): Promise<Ownership | undefined> {
+  if (chown === undefined || chown === '') return undefined;
   const identity = await resolveIdentityInRoot(run.rootfs, chown);
   // Docker documents that a --chown without a group uses the uid as the gid.
   return { uid: identity.uid, gid: chown.includes(':') ? identity.gid : identity.uid };

@@ -36,13 +36,15 @@ export class CopyRecorder {
 }
 
 /**
- * Creates the missing directories of `dir` (an absolute image path) and records every ancestor, so the
- * layer carries the parents of what goes into it. Returns the host path and whether anything was created.
+ * Creates the missing directories of `dir` (an absolute image path) with mode 0755 and `owner`, and
+ * records every ancestor, so the layer carries the parents of what goes into it. Returns the host
+ * path and whether anything was created.
  */
 export async function ensureDirectory(
   rootfs: string,
   dir: string,
   recorder: CopyRecorder,
+  owner: Ownership = { uid: 0, gid: 0 },
 ): Promise<{ hostPath: string; created: boolean }> {
   let current = '/';
   let created = false;
@@ -52,9 +54,9 @@ export async function ensureDirectory(
     const stats = await lstat(hostPath).catch(() => undefined);
     if (stats && !stats.isDirectory()) await rm(hostPath, { force: true });
     if (!stats?.isDirectory()) {
-      // NOTE: missing parents are owned by root with mode 0755; Docker gives them the --chown owner.
       await mkdir(hostPath, { mode: 0o755 });
       await chmod(hostPath, 0o755);
+      await lchown(hostPath, owner.uid, owner.gid);
       created = true;
     }
     recorder.add(hostPath);
@@ -63,15 +65,16 @@ export async function ensureDirectory(
 }
 
 /**
- * Copies one context entry (file, symlink or directory tree) to the host path `target` inside the root
- * filesystem, keeping modification times and modes (unless `mode` replaces them, as --chmod does) and
- * setting the owner. Symlinks inside a copied directory are copied as links, never followed.
+ * Copies one source entry (file, symlink or directory tree) to the host path `target` inside the root
+ * filesystem, keeping modification times and modes (unless `mode` replaces them, as --chmod does).
+ * Entries get `owner`, or keep the source's uid and gid when it is undefined. Symlinks inside a
+ * copied directory are copied as links, never followed.
  */
 export async function copyEntry(
   sourcePath: string,
   sourceStats: Stats,
   target: string,
-  owner: Ownership,
+  owner: Ownership | undefined,
   recorder: CopyRecorder,
   mode?: number,
 ): Promise<void> {
@@ -80,17 +83,7 @@ export async function copyEntry(
     if (existing && !existing.isDirectory()) await rm(target, { force: true });
     if (!existing?.isDirectory()) await mkdir(target);
     recorder.add(target);
-    for (const name of (await readdir(sourcePath)).sort()) {
-      const childSource = path.join(sourcePath, name);
-      await copyEntry(
-        childSource,
-        await lstat(childSource),
-        path.join(target, name),
-        owner,
-        recorder,
-        mode,
-      );
-    }
+    await copyDirectoryContents(sourcePath, target, owner, recorder, mode);
     await applyAttributes(target, sourceStats, owner, mode);
     return;
   }
@@ -101,19 +94,43 @@ export async function copyEntry(
   } else if (sourceStats.isFile()) {
     await copyFile(sourcePath, target);
   } else {
-    return; // NOTE: sockets, FIFOs and device files in the context are skipped; Docker copies FIFOs and devices.
+    return; // NOTE: sockets, FIFOs and device files in the source are skipped; Docker copies FIFOs and devices.
   }
   await applyAttributes(target, sourceStats, owner, mode);
   recorder.add(target);
 }
 
+/**
+ * Copies the entries of the directory `sourcePath` into the existing directory `target`, whose own
+ * owner, mode and times stay as they are, as Docker leaves an existing destination directory alone.
+ */
+export async function copyDirectoryContents(
+  sourcePath: string,
+  target: string,
+  owner: Ownership | undefined,
+  recorder: CopyRecorder,
+  mode?: number,
+): Promise<void> {
+  for (const name of (await readdir(sourcePath)).sort()) {
+    const childSource = path.join(sourcePath, name);
+    await copyEntry(
+      childSource,
+      await lstat(childSource),
+      path.join(target, name),
+      owner,
+      recorder,
+      mode,
+    );
+  }
+}
+
 async function applyAttributes(
   target: string,
   stats: Stats,
-  owner: Ownership,
+  owner: Ownership | undefined,
   mode: number | undefined,
 ): Promise<void> {
-  await lchown(target, owner.uid, owner.gid);
+  await lchown(target, owner?.uid ?? stats.uid, owner?.gid ?? stats.gid);
   if (!stats.isSymbolicLink()) await chmod(target, mode ?? stats.mode & 0o7777);
   await lutimes(target, stats.atime, stats.mtime);
 }

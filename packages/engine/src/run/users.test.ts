@@ -39,6 +39,10 @@ describe('resolveIdentity', () => {
     expect(resolveIdentity('app:42', passwd, group).gid).toBe(42);
   });
 
+  it('runs an unset user as root without account files', () => {
+    expect(resolveIdentity('', '', '')).toEqual({ uid: 0, gid: 0, groups: [0], home: '/' });
+  });
+
   it('accepts a numeric uid missing from passwd with gid 0', () => {
     expect(resolveIdentity('4242', passwd, group)).toEqual({
       uid: 4242,

@@ -57,7 +57,7 @@ function splitRecords(text: string): string[][] {
  * contents. A numeric user missing from passwd runs with gid 0, as Docker does; a missing name fails.
  */
 export function resolveIdentity(user: string, passwdText: string, groupText: string): RunIdentity {
-  const [userPart = '', groupPart] = (user || 'root').split(':', 2);
+  const [userPart = '', groupPart] = (user || '0').split(':', 2);
   const passwd = parsePasswd(passwdText);
   const group = parseGroup(groupText);
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { expandInstruction } from '@kiln/dockerfile-parser';
+import { PROXY_ARGS, expandInstruction } from '@kiln/dockerfile-parser';
 import type { ArgInstruction, Instruction, Stage } from '@kiln/dockerfile-parser';
 import { WalkSnapshotter } from '@kiln/fs-snapshot';
 import { writeLayer } from '@kiln/layer-writer';
@@ -14,8 +14,16 @@ import { DEFAULT_SHELL, applyMetadataInstruction } from './metadata-instructions
 import type { BuildServices, StageRun } from './stage-run.js';
 import { executeWorkdir } from './workdir-instruction.js';
 
-/** Creates the run state of a stage whose root filesystem and image builder hold the base already. */
-export function createStageRun(stage: Stage, rootfs: string, image: ImageBuilder): StageRun {
+/**
+ * Creates the run state of a stage whose root filesystem and image builder hold the base already.
+ * Proxy build args (HTTP_PROXY and friends) reach RUN without an ARG, as Docker predefines them.
+ */
+export function createStageRun(
+  stage: Stage,
+  rootfs: string,
+  image: ImageBuilder,
+  buildArgs: Readonly<Record<string, string>> = {},
+): StageRun {
   return {
     index: stage.index,
     name: stage.name,
@@ -27,7 +35,11 @@ export function createStageRun(stage: Stage, rootfs: string, image: ImageBuilder
       cmdSetInStage: false,
       author: undefined,
     },
-    args: new Map(),
+    args: new Map(
+      PROXY_ARGS.flatMap((name) =>
+        buildArgs[name] === undefined ? [] : [[name, buildArgs[name]] as [string, string]],
+      ),
+    ),
     snapshotter: new WalkSnapshotter(rootfs),
     baselineCurrent: false,
   };
