@@ -120,6 +120,7 @@ describe('bearer token auth', () => {
   beforeAll(async () => {
     tokens = await startTokenServer({
       users: { [USER]: PASSWORD },
+      refreshTokens: { 'refresh-token-789': USER },
       allowAnonymous: true,
       expiresIn: 2,
     });
@@ -212,6 +213,24 @@ describe('bearer token auth', () => {
     expect((error as RegistryError).code).toBe('UNAUTHORIZED');
     expect((error as Error).message).toContain('token request');
     expect((error as Error).message).not.toContain('not-it-456');
+  });
+
+  it('exchanges an identity token from the docker config', async () => {
+    const dir = await makeTempDir('identity');
+    const config = {
+      auths: {
+        [registry.host]: {
+          auth: Buffer.from(`${USER}:`).toString('base64'),
+          identitytoken: 'refresh-token-789',
+        },
+      },
+    };
+    await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+    const client = newClient({ dockerConfigDir: dir });
+    const before = tokens.requests.length;
+    await client.pushImage(`${registry.host}/identity/app:v1`, pushInput(image));
+    expect(tokens.requests.length).toBeGreaterThan(before);
+    expect(tokens.requests.slice(before).every((request) => request.username === USER)).toBe(true);
   });
 
   it('uses a docker credential helper', async () => {

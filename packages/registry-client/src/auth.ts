@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 
 import type { Challenge } from './challenge.js';
-import { parseChallenge } from './challenge.js';
+import { mergeScopes, parseChallenge } from './challenge.js';
 import type { CredentialStore, ResolvedCredentials } from './credentials.js';
 import { errorFromResponse, RegistryError } from './errors.js';
 
@@ -120,9 +120,7 @@ export class Authenticator {
       );
     }
     const url = new URL(realm);
-    const scopes = [
-      ...new Set([...context.scopes, ...(challenge.params.scope?.split(' ') ?? [])]),
-    ].filter((scope) => scope !== '');
+    const scopes = mergeScopes([...context.scopes, ...(challenge.params.scope?.split(' ') ?? [])]);
 
     let response: Dispatcher.ResponseData;
     const headers: Record<string, string> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseChallenge, repositoryScope } from './challenge.js';
+import { mergeScopes, parseChallenge, repositoryScope } from './challenge.js';
 
 describe('parseChallenge', () => {
   it('reads a bearer challenge with scope', () => {
@@ -35,5 +35,20 @@ describe('parseChallenge', () => {
 describe('repositoryScope', () => {
   it('formats a repository scope', () => {
     expect(repositoryScope('team/app', 'pull,push')).toBe('repository:team/app:pull,push');
+  });
+});
+
+describe('mergeScopes', () => {
+  it('unions the actions of one repository', () => {
+    expect(
+      mergeScopes(['repository:a/b:pull,push', 'repository:a/b:pull', 'repository:c:pull']),
+    ).toEqual(['repository:a/b:pull,push', 'repository:c:pull']);
+  });
+
+  it('keeps scopes it cannot parse', () => {
+    expect(mergeScopes(['registry:catalog:*', 'odd', 'odd', ''])).toEqual([
+      'registry:catalog:*',
+      'odd',
+    ]);
   });
 });

@@ -32,3 +32,27 @@ export function repositoryScope(
 ): string {
   return `repository:${repository}:${actions}`;
 }
+
+/**
+ * Merges scopes for the same resource into one, so `repository:a:pull,push` and
+ * `repository:a:pull` become `repository:a:pull,push`. Scopes that do not parse are kept as they are.
+ */
+export function mergeScopes(scopes: string[]): string[] {
+  const actionsByResource = new Map<string, Set<string>>();
+  const unparsed: string[] = [];
+  for (const scope of scopes) {
+    const last = scope.lastIndexOf(':');
+    if (last <= 0 || scope.indexOf(':') === last) {
+      if (scope !== '' && !unparsed.includes(scope)) unparsed.push(scope);
+      continue;
+    }
+    const resource = scope.slice(0, last);
+    const actions = actionsByResource.get(resource) ?? new Set<string>();
+    for (const action of scope.slice(last + 1).split(',')) if (action !== '') actions.add(action);
+    actionsByResource.set(resource, actions);
+  }
+  const merged = [...actionsByResource].map(
+    ([resource, actions]) => `${resource}:${[...actions].join(',')}`,
+  );
+  return [...merged, ...unparsed];
+}

@@ -62,7 +62,8 @@ export class RegistryClient {
     this.#core = {
       http: new RegistryHttp(auth, retryPolicy(options.retries), userAgent, emit),
       transport: new Transport(options),
-      limiter: new Limiter(concurrency),
+      pullLimiter: new Limiter(concurrency),
+      pushLimiter: new Limiter(concurrency),
       emit,
       chunkSize: options.chunkSize,
       preferredEndpoint: new Map(),

@@ -10,7 +10,12 @@ import type { Direction, Endpoint, Transport } from './transport.js';
 export interface ClientCore {
   http: RegistryHttp;
   transport: Transport;
-  limiter: Limiter;
+  /**
+   * Slots for blob downloads and uploads, kept apart so that an upload whose opener downloads
+   * the blob from another registry cannot wait forever for a slot its own kind holds.
+   */
+  pullLimiter: Limiter;
+  pushLimiter: Limiter;
   emit: (event: RegistryEvent) => void;
   chunkSize: number | undefined;
   /** Index of the endpoint that last served each `registry/repository` pull, tried first next time. */

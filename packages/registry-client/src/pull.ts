@@ -271,7 +271,7 @@ export async function fetchBlob(
   reference: ImageReference,
   descriptor: Descriptor,
 ): Promise<VerifyingStream> {
-  const release = await core.limiter.acquire();
+  const release = await core.pullLimiter.acquire();
   let first: {
     endpoint: Endpoint;
     body: AsyncIterable<unknown> & { destroy(): void };

@@ -194,3 +194,36 @@ describe('push', () => {
     expect(Buffer.from(fetched.bytes).equals(bytes)).toBe(true);
   });
 });
+
+describe('copy between registries', () => {
+  it('streams every blob from one registry to another with one slot each', async () => {
+    const source = await startRegistry();
+    const target = await startRegistry();
+    const client = new RegistryClient({ insecure: true, concurrency: 1 });
+    try {
+      const image = await makeRandomImage(await makeTempDir('copy'), {
+        layerSizes: [10_000, 20_000, 30_000],
+      });
+      await client.pushImage(`${source.host}/src/app:v1`, pushInput(image));
+      const resolved = await client.resolveImage(`${source.host}/src/app:v1`, {
+        os: 'linux',
+        architecture: 'amd64',
+      });
+      // Each opener downloads while the upload holds the only push slot.
+      const result = await client.pushImage(`${target.host}/dst/app:v1`, {
+        manifestBytes: resolved.manifestBytes,
+        mediaType: resolved.manifestDescriptor.mediaType,
+        blobs: [resolved.configDescriptor, ...resolved.manifest.layers].map((descriptor) => ({
+          descriptor,
+          open: () => client.fetchBlob(resolved.reference, descriptor),
+        })),
+      });
+      expect(result.digest).toBe(image.manifestDescriptor.digest);
+      await skopeoCopy(`${target.host}/dst/app:v1`, `oci:${await makeTempDir('copy-check')}:v1`);
+    } finally {
+      await client.close();
+      await source.stop();
+      await target.stop();
+    }
+  });
+});

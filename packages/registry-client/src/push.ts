@@ -109,7 +109,7 @@ export async function pushBlob(
     mountFrom.unshift(earlier.repository);
   }
 
-  const work = core.limiter.run(() => putBlob(core, endpoint, descriptor, open, mountFrom));
+  const work = core.pushLimiter.run(() => putBlob(core, endpoint, descriptor, open, mountFrom));
   if (earlier === undefined)
     uploads.set(endpoint.origin, descriptor.digest, endpoint.repository, work);
   return work;

@@ -24,6 +24,8 @@ export interface TokenRequestRecord {
 export interface StartTokenServerOptions {
   /** Users accepted with Basic auth; a wrong password gets 401. */
   users?: Record<string, string>;
+  /** OAuth2 refresh tokens (as `docker login` stores them) accepted in a POST, mapped to their user. */
+  refreshTokens?: Record<string, string>;
   /** Allow requests without credentials (the tokens then grant only `pull`). */
   allowAnonymous?: boolean;
   /** Lifetime of issued tokens in seconds. */
@@ -61,6 +63,12 @@ export function parseScope(scope: string): TokenScope | undefined {
       .split(',')
       .filter((action) => action !== ''),
   };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function credentialsOf(req: IncomingMessage): { username: string; password: string } | undefined {
@@ -111,22 +119,32 @@ export async function startTokenServer(
     return `${signingInput}.${base64url(signature)}`;
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const scopes = url.searchParams
+    // GET carries the request in the query; the OAuth2 POST form carries it in the body.
+    const params =
+      req.method === 'POST' ? new URLSearchParams(await readBody(req)) : url.searchParams;
+    const scopes = params
       .getAll('scope')
       .flatMap((value) => value.split(' '))
       .map(parseScope)
       .filter((scope): scope is TokenScope => scope !== undefined);
-    const credentials = credentialsOf(req);
+    const refreshToken =
+      params.get('grant_type') === 'refresh_token' ? params.get('refresh_token') : null;
+    const refreshUser = refreshToken === null ? undefined : options.refreshTokens?.[refreshToken];
+    const credentials =
+      refreshToken === null ? credentialsOf(req) : { username: refreshUser ?? '', password: '' };
     requests.push({
       username: credentials?.username,
-      service: url.searchParams.get('service') ?? undefined,
+      service: params.get('service') ?? undefined,
       scopes,
     });
 
     const known =
-      credentials !== undefined && options.users?.[credentials.username] === credentials.password;
+      credentials !== undefined &&
+      (refreshToken === null
+        ? options.users?.[credentials.username] === credentials.password
+        : refreshUser !== undefined);
     if (
       (credentials !== undefined && !known) ||
       (credentials === undefined && !options.allowAnonymous)
@@ -156,7 +174,9 @@ export async function startTokenServer(
     );
   }
 
-  const server = createServer(handle);
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.socket?.destroy());
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
