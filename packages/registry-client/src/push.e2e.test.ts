@@ -209,7 +209,7 @@ describe('copy between registries', () => {
         os: 'linux',
         architecture: 'amd64',
       });
-      // Each opener downloads while the upload holds the only push slot.
+      // Each opener downloads while its upload occupies the only push slot.
       const result = await client.pushImage(`${target.host}/dst/app:v1`, {
         manifestBytes: resolved.manifestBytes,
         mediaType: resolved.manifestDescriptor.mediaType,

@@ -5,9 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A fault the proxy injects into one matching request instead of forwarding it untouched. */
 export type Fault =
-  /** Answer with this status without forwarding (a 500, or a 429 with a Retry-After header). */
+  /** Respond with this status without forwarding (a 500, or a 429 with a Retry-After header). */
   | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
-  /** Close the client connection without an answer. */
+  /** Close the client connection without a response. */
   | { kind: 'reset' }
   /** Forward, but cut both connections after this many bytes of the request body. */
   | { kind: 'reset-request'; afterBytes: number }

@@ -14,7 +14,7 @@ export function repoRoot(): string {
   }
 }
 
-/** The git-ignored folder where the test kit caches base images. */
+/** Returns the git-ignored folder where the test kit caches base images. */
 export function cacheDir(): string {
   return join(repoRoot(), '.cache', 'testkit');
 }

@@ -64,9 +64,9 @@ async function writeRandomBlob(layoutDir: string, size: number): Promise<BlobFil
 }
 
 /**
- * Writes an OCI layout with one image of random, uncompressed layers. Layer content is not a
- * valid tar, which registries and `skopeo copy` do not check; the config's diff_ids match the
- * layer digests because the layers are uncompressed.
+ * Writes an OCI layout with one image of random, uncompressed layers. The layers are not valid
+ * tars, which registries and `skopeo copy` do not check. The config's diff_ids equal the layer
+ * digests because the layers are uncompressed.
  */
 export async function makeRandomImage(
   layoutDir: string,

@@ -128,7 +128,7 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Te
     });
   });
 
-  // With auth on, /v2/ answers 401 once the registry is up. A registry that requires client
+  // With auth on, /v2/ returns 401 once the registry is up. A registry that requires client
   // certificates rejects the probe's handshake, so for it an open port is enough.
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
@@ -143,7 +143,7 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Te
       const log = await readFile(logPath, 'utf8').catch(() => '');
       throw new TestkitError(
         'REGISTRY_START_FAILED',
-        `docker-registry did not answer ${url}/v2/ (log ${logPath}): ${log.slice(-2000)}`,
+        `docker-registry did not respond on ${url}/v2/ (log ${logPath}): ${log.slice(-2000)}`,
         { hint: 'read the registry log for the reason' },
       );
     }
