@@ -36,10 +36,9 @@ async function localHarness(verify: 'digest' | 'size') {
   const store = new LocalDirectoryStore(root, { verify });
   return {
     store,
-    damageBlob:
-      verify === 'digest'
-        ? (digest: string, kind: BlobDamage) => damage(store.blobPath(digest), kind)
-        : undefined,
+    damageBlob: (digest: string, kind: BlobDamage) => damage(store.blobPath(digest), kind),
+    // Size checks cannot see a flipped byte until the stream ends.
+    detectedDamage: verify === 'digest' ? undefined : (['truncate', 'remove'] as const),
     openSecondStore: async () => new LocalDirectoryStore(root, { verify }),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
