@@ -182,7 +182,7 @@ function repeat(pool, size, offset) {
   return buffer;
 }
 
-/** A mix of roughly 2:1-compressible content, like binaries and libraries in an image. */
+/** Builds a pool of mixed text, structured binary and random bytes, like the files of an image. */
 function makePool(size, random) {
   const pool = Buffer.allocUnsafe(size);
   const words =
@@ -193,14 +193,17 @@ function makePool(size, random) {
   while (offset < size) {
     const kind = random();
     const length = Math.min(size - offset, 4096 + Math.floor(random() * 60_000));
-    if (kind < 0.45) {
+    if (kind < 0.5) {
       let text = '';
       while (text.length < length)
         text += `${words[Math.floor(random() * words.length)]}${random() < 0.1 ? '\n' : ' '}`;
       pool.write(text.slice(0, length), offset, 'latin1');
-    } else if (kind < 0.75) {
-      for (let index = 0; index < length; index++)
-        pool[offset + index] = random() < 0.6 ? (index * 31) & 0x3f : Math.floor(random() * 256);
+    } else if (kind < 0.8) {
+      // Table-like binary: 64-byte records, each a copy of the previous one with a few bytes changed.
+      for (let index = 0; index < length; index++) {
+        const previous = index >= 64 ? pool[offset + index - 64] : Math.floor(random() * 256);
+        pool[offset + index] = random() < 0.08 ? Math.floor(random() * 256) : previous;
+      }
     } else {
       for (let index = 0; index < length; index++)
         pool[offset + index] = Math.floor(random() * 256);
@@ -229,6 +232,7 @@ function parseSize(text) {
       `invalid KILN_BENCH_SIZE ${JSON.stringify(text)}: use a size such as 256MiB or 1GiB`,
     );
   const unit = (match[2] ?? '').toUpperCase().replace('IB', '');
-  const multiplier = unit === 'K' ? 1024 : unit === 'M' ? MiB : unit === 'G' ? 1024 * MiB : 1;
+  const multipliers = { '': 1, K: 1024, M: MiB, G: 1024 * MiB };
+  const multiplier = multipliers[unit];
   return Math.floor(Number(match[1]) * multiplier);
 }

@@ -26,7 +26,7 @@ import { writeXattrs } from './xattrs.js';
 
 const run = promisify(execFile);
 
-/** How {@link applyLayer} treats ownership, devices and xattrs. */
+/** Options of {@link applyLayer}: ownership, devices and xattrs. */
 export interface ApplyLayerOptions {
   /** Create character and block devices; without it a device entry is an error (default false). */
   allowDevices?: boolean;
@@ -40,7 +40,7 @@ const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 
 /**
- * Applies a layer blob (tar, tar+gzip or tar+zstd, told apart by magic bytes) to `rootfs`,
+ * Applies a layer blob (tar, tar+gzip or tar+zstd, detected by magic bytes) to `rootfs`,
  * honouring OCI whiteouts, and returns the diffID of its tar stream. Names are resolved the way
  * a process chrooted to `rootfs` would see them, so no entry writes outside `rootfs`; an entry
  * that tries (`..` above the root, a hardlink to a missing target) fails with a LayerError.

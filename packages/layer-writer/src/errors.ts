@@ -15,7 +15,7 @@ export type LayerErrorCode =
   | 'APPLY_FAILED'
   | 'INVALID_OPTION';
 
-/** The one error class of `@kiln/layer-writer`: `code` is stable, `hint` says what to do. */
+/** The one error class of `@kiln/layer-writer`, with a stable `code` and a `hint` on what to do. */
 export class LayerError extends Error {
   override readonly name = 'LayerError';
   readonly code: LayerErrorCode;

@@ -7,7 +7,7 @@ export interface ParallelGzipOptions {
   level?: number;
   /** Uncompressed bytes per independently compressed block; default 1 MiB. */
   blockSize?: number;
-  /** Blocks compressed at once on libuv's thread pool; default 4. */
+  /** Blocks compressed at once on libuv's thread pool; default 3. */
   concurrency?: number;
 }
 
@@ -17,7 +17,7 @@ const DEFAULT_BLOCK = 1024 * 1024;
 /**
  * A gzip compressor that deflates blocks on several threads at once and joins them into one
  * gzip member, the way pigz does. Each block is primed with the previous block's last 32 KiB as
- * a dictionary, so the ratio stays close to single-threaded gzip; each block but the last ends
+ * a dictionary, so the ratio stays close to single-threaded gzip. Each block but the last ends
  * with a sync flush, which byte-aligns it without marking the end of the deflate stream.
  * The CRC-32 and length of the trailer are computed over the input in order.
  */
@@ -37,7 +37,7 @@ export class ParallelGzip extends Transform {
     super();
     this.level = options.level ?? 6;
     this.blockSize = Math.max(options.blockSize ?? DEFAULT_BLOCK, WINDOW);
-    this.concurrency = Math.max(options.concurrency ?? 4, 1);
+    this.concurrency = Math.max(options.concurrency ?? 3, 1);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -106,15 +106,18 @@ export class ParallelGzip extends Transform {
   }
 }
 
-/** The last 32 KiB of everything compressed so far, which the next block may refer back to. */
+/** Returns the last 32 KiB of everything compressed so far, which the next block may refer back to. */
 function nextDictionary(previous: Buffer | undefined, block: Buffer): Buffer {
   if (block.length >= WINDOW) return block.subarray(block.length - WINDOW);
   const joined = previous === undefined ? block : Buffer.concat([previous, block]);
   return joined.subarray(Math.max(0, joined.length - WINDOW));
 }
 
-/** A fixed 10-byte gzip header: no name, mtime 0, OS "unknown", so output depends only on input. */
+/** Builds a fixed 10-byte gzip header (no name, mtime 0, OS "unknown"), so output depends only on input. */
 function gzipHeader(level: number): Buffer {
-  const extraFlags = level === 9 ? 2 : level === 1 ? 4 : 0;
+  // XFL: 2 marks maximum compression and 4 the fastest, as RFC 1952 defines.
+  let extraFlags = 0;
+  if (level === 9) extraFlags = 2;
+  if (level === 1) extraFlags = 4;
   return Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, extraFlags, 0xff]);
 }

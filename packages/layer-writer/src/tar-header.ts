@@ -79,9 +79,7 @@ export function encodeHeader(header: TarHeader): Buffer {
     pax.push(['mtime', formatPaxTime(header.mtimeNs)]);
   }
   if (header.xattrs !== undefined) {
-    for (const [key, value] of [...header.xattrs].sort(([a], [b]) =>
-      a < b ? -1 : a > b ? 1 : 0,
-    )) {
+    for (const [key, value] of sortedEntries(header.xattrs)) {
       pax.push([`SCHILY.xattr.${key}`, value]);
     }
   }
@@ -114,7 +112,7 @@ function encodePaxHeader(name: string, records: Array<[string, string | Buffer]>
   const body = Buffer.concat(records.map(([key, value]) => encodePaxRecord(key, value)));
   const base = name.replace(/\/$/, '').split('/').pop() ?? '';
   const block = Buffer.alloc(BLOCK_SIZE);
-  // Readers ignore this name; it only has to be deterministic, so it holds no pid or counter.
+  // Readers ignore this name. It only has to be deterministic, so it contains no pid or counter.
   block.write(asciiFallback(`PaxHeaders/${base}`, 100), 0, 100, 'utf8');
   writeOctal(block, 100, 8, 0o644);
   writeOctal(block, 108, 8, 0);
@@ -145,6 +143,11 @@ function formatPaxTime(ns: bigint): string {
   return fraction === '' ? `${sign}${seconds}` : `${sign}${seconds}.${fraction}`;
 }
 
+/** Returns map entries sorted by key, so PAX records come out in a stable order. */
+function sortedEntries<T>(map: ReadonlyMap<string, T>): Array<[string, T]> {
+  return [...map].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
 function floorDiv(a: bigint, b: bigint): bigint {
   const quotient = a / b;
   return a % b !== 0n && a < 0n ? quotient - 1n : quotient;
@@ -154,8 +157,8 @@ function floorDiv(a: bigint, b: bigint): bigint {
 function splitUstarName(name: string): { name: string; prefix: string } | undefined {
   if (!isAscii(name)) return undefined;
   if (name.length <= 100) return { name, prefix: '' };
-  // Splits at a slash so that prefix + '/' + name is the full path; the trailing slash of a
-  // directory stays in the name part.
+  // Splits at a slash, so prefix + '/' + name is the full path. A directory's trailing slash
+  // stays in the name part.
   for (let index = name.indexOf('/'); index !== -1; index = name.indexOf('/', index + 1)) {
     const prefix = name.slice(0, index);
     const rest = name.slice(index + 1);
@@ -174,7 +177,7 @@ function fitsAscii(value: string, size: number): boolean {
   return isAscii(value) && value.length <= size;
 }
 
-/** An ASCII stand-in for a field whose real value travels in a PAX record. */
+/** Returns an ASCII stand-in for a field whose real value is stored in a PAX record. */
 function asciiFallback(value: string, size: number): string {
   // eslint-disable-next-line no-control-regex
   return value.replace(/[^\u0001-\u007f]/g, '_').slice(0, size);

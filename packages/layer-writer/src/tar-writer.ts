@@ -14,7 +14,7 @@ import {
 } from './tar-header.js';
 import { readXattrs } from './xattrs.js';
 
-/** How entries are turned into tar headers. */
+/** Options of {@link tarStream}: mtimes, owner names and xattrs. */
 export interface TarWriterOptions {
   /** Fixed mtime in nanoseconds for every entry; undefined keeps each file's own mtime. */
   fixedMtimeNs?: bigint | undefined;
@@ -36,7 +36,7 @@ interface PlannedEntry {
 /** Entries inspected ahead of the one being written, so file system calls overlap. */
 const LOOKAHEAD = 16;
 
-/** What is read from the file system for one `add` entry before its header is written. */
+/** File system data of one `add` entry, read before its header is written. */
 interface InspectedEntry {
   fullPath: string;
   stats: BigIntStats;
@@ -137,7 +137,7 @@ async function inspect(
   return inspected;
 }
 
-/** The tar name of a change: the path itself, `DIR/.wh.NAME` or `DIR/.wh..wh..opq`. */
+/** Returns the tar name of a change: the path itself, `DIR/.wh.NAME` or `DIR/.wh..wh..opq`. */
 function entryName(entry: ChangeSetEntry): string {
   const clean = normalizeEntryPath(entry.path);
   if (entry.kind === 'add') return clean;

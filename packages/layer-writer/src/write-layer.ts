@@ -17,7 +17,7 @@ import { tarStream } from './tar-writer.js';
 
 const STREAM_BUFFER = 4 * 1024 * 1024;
 
-/** How {@link writeLayer} encodes and compresses a layer. */
+/** Options of {@link writeLayer}: compression, reproducibility and tar metadata. */
 export interface WriteLayerOptions {
   /** Default 'gzip'. */
   compression?: 'gzip' | 'zstd' | 'none';
@@ -33,11 +33,11 @@ export interface WriteLayerOptions {
   ownerNames?: OwnerNames;
   /** Store extended attributes as PAX `SCHILY.xattr.*` records (default true). */
   xattrs?: boolean;
-  /** Blocks gzip compresses at once (default twice the core count). */
+  /** gzip blocks compressed at once on libuv's thread pool (default: cores + 1, at most pool size - 1). */
   concurrency?: number;
 }
 
-/** What {@link writeLayer} wrote: `digest` and `size` are of the blob, `diffId` and `uncompressedSize` of the tar. */
+/** Result of {@link writeLayer}: `digest` and `size` describe the blob, `diffId` and `uncompressedSize` the tar. */
 export interface LayerResult {
   mediaType: string;
   digest: string;
@@ -129,8 +129,19 @@ function compressorFor(
   }
   const level = options.level ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw invalidLevel(level, '0 to 9');
-  const concurrency = options.concurrency ?? availableParallelism() * 2;
+  const concurrency = options.concurrency ?? defaultGzipConcurrency();
   return { stream: new ParallelGzip({ level, concurrency }), exited: Promise.resolve() };
+}
+
+/**
+ * Returns how many deflate jobs run at once. They run on libuv's thread pool, which file reads
+ * share. One job per core plus one queued keeps the cores busy, and one pool thread stays free,
+ * so reads do not wait behind a full pool of deflate jobs.
+ * NOTE: above three cores this needs a larger UV_THREADPOOL_SIZE (default 4) to help.
+ */
+function defaultGzipConcurrency(): number {
+  const poolSize = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) || 4;
+  return Math.max(1, Math.min(availableParallelism() + 1, poolSize - 1));
 }
 
 function invalidLevel(level: number, range: string): LayerError {
@@ -139,7 +150,7 @@ function invalidLevel(level: number, range: string): LayerError {
   });
 }
 
-/** The reproducible mtime: the option, else the SOURCE_DATE_EPOCH variable, else 0. */
+/** Returns the reproducible mtime: the option, else the SOURCE_DATE_EPOCH variable, else 0. */
 function fixedEpoch(options: WriteLayerOptions): number {
   const fromEnvironment = process.env['SOURCE_DATE_EPOCH'];
   const epoch =

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { readXattrs } from '../xattrs.js';
 
-/** What the round-trip tests compare for each path of a tree. */
+/** Attributes of one path that the round-trip tests compare. */
 export interface TreeRecord {
   type: string;
   mode: string;
