@@ -66,8 +66,8 @@ export function recordFromStats(
 
 /**
  * True when two records agree on every stat field a change moves: type, mode, owner, size,
- * mtime, ctime, inode, device number and link target. The link count is left out because a
- * change to it also moves the ctime.
+ * mtime, ctime, inode, device number and link target. The link count and xattrs are left out
+ * because the kernel moves the ctime whenever either changes.
  */
 export function sameStat(a: FileRecord, b: FileRecord): boolean {
   return (

@@ -12,8 +12,9 @@ export interface Snapshotter {
   /** Takes the baseline; call it once before the first step. */
   init(): Promise<void>;
   /**
-   * Returns what the steps since the last call changed and starts a new step. The change set
-   * stays readable until the next call to `changes()` or `release()`.
+   * Returns what the steps since the last call changed and starts a new step. Write the layer
+   * before the next step writes to `rootfs`, because the walk snapshotter's change set is rooted
+   * at the live tree. The overlay one's stays readable until the next `changes()` or `release()`.
    */
   changes(): Promise<SnapshotChangeSet>;
   /** Frees mounts and directories; call it also after a failed build. */

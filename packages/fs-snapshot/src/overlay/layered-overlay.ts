@@ -70,6 +70,8 @@ export class LayeredOverlaySnapshotter implements Snapshotter {
     this.#stackDir = undefined;
   }
 
+  // NOTE: overlayfs stacks at most 500 lower directories, so a build with more steps than that
+  // fails to mount; merging old upper directories into one is not implemented.
   async #mountNext(): Promise<void> {
     const stackDir = this.#stackDir as string;
     const upperDir = join(stackDir, String(this.#lowerDirs.length));
