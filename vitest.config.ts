@@ -2,13 +2,17 @@ import { defineConfig } from 'vitest/config';
 
 // Tests import workspace packages from their TypeScript sources through the
 // `@kiln/source` export condition, so no build is needed to run them.
-const resolve = { conditions: ['@kiln/source', 'import', 'node', 'default'] };
+// Vitest 3 resolves modules for Node tests through Vite's SSR settings, so the condition goes there.
+const conditions = ['@kiln/source', 'import', 'node', 'default'];
+const resolve = { conditions };
+const ssr = { resolve: { conditions, externalConditions: conditions } };
 
 export default defineConfig({
   test: {
     projects: [
       {
         resolve,
+        ssr,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'examples/**/*.test.ts'],
@@ -19,6 +23,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'e2e',
           include: ['packages/*/src/**/*.e2e.test.ts', 'apps/*/src/**/*.e2e.test.ts', 'examples/**/*.e2e.test.ts'],
