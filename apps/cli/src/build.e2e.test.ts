@@ -63,6 +63,7 @@ interface InspectedConfig {
 describe('kiln build examples/hello', () => {
   let digest: string;
   let destination: string;
+  let pushLog: string;
 
   beforeAll(async () => {
     destination = `${registry.host}/hello:1`;
@@ -73,9 +74,31 @@ describe('kiln build examples/hello', () => {
       '--destination',
       destination,
       ...registryFlags(),
+      '--verbosity=debug',
     ]);
     expect(result.code, result.stderr).toBe(0);
     digest = digestOf(result.stdout);
+    pushLog = result.stderr;
+  });
+
+  it('mounts or skips the base layer instead of uploading it', async () => {
+    const manifest = (await skopeoInspect(destination, { raw: true })) as {
+      layers: Array<{ digest: string }>;
+    };
+    const baseLayer = manifest.layers[0]?.digest as string;
+    expect(pushLog).toMatch(new RegExp(`(Mounted|Skipped) ${baseLayer}`));
+    expect(pushLog).not.toContain(`Uploaded ${baseLayer}`);
+  });
+
+  it('keeps sandbox mounts out of the RUN layer', async () => {
+    const manifest = (await skopeoInspect(destination, { raw: true })) as {
+      layers: Array<{ digest: string }>;
+    };
+    const layout = path.join(tmp, 'run-layer');
+    await skopeoCopy(destination, `oci:${layout}:hello`);
+    const runLayer = manifest.layers[2]?.digest.slice('sha256:'.length) as string;
+    const listing = await runCommand('tar', ['-tzf', path.join(layout, 'blobs/sha256', runLayer)]);
+    expect(listing.stdout.trim().split('\n')).toEqual(['srv/', 'srv/run.txt']);
   });
 
   it('pushes an image that skopeo reads', async () => {

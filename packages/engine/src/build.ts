@@ -279,22 +279,24 @@ async function parseDockerfileFile(
 }
 
 interface WorkDir {
-  /** Holds the blob store, which outlives the build when the directory was given. */
+  /** Holds the blob store, which outlives the build when the directory was configured. */
   root: string;
   /** This build's own files, removed at the end. */
   scratch: string;
   cleanup(): Promise<void>;
 }
 
-async function openWorkDir(given: string | undefined): Promise<WorkDir> {
-  const root = given ? path.resolve(given) : await mkdtemp(path.join(os.tmpdir(), 'kiln-'));
+async function openWorkDir(configuredDir: string | undefined): Promise<WorkDir> {
+  const root = configuredDir
+    ? path.resolve(configuredDir)
+    : await mkdtemp(path.join(os.tmpdir(), 'kiln-'));
   const scratch = path.join(root, 'builds', randomBytes(8).toString('hex'));
   await mkdir(scratch, { recursive: true });
   return {
     root,
     scratch,
     cleanup: async () => {
-      await rm(given ? scratch : root, { recursive: true, force: true });
+      await rm(configuredDir ? scratch : root, { recursive: true, force: true });
     },
   };
 }

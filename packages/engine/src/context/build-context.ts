@@ -1,6 +1,5 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { EngineError } from '../errors.js';
 import { componentPatternToRegExp, hasWildcard } from '../util/glob.js';
 import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
@@ -15,8 +14,8 @@ export interface ContextEntry {
 }
 
 /**
- * A build context on the local disk. Nothing is read up front; each COPY source is resolved when it
- * is used, and symlinks are followed as if the context root were `/`, so no path leaves the context.
+ * A build context on the local disk. Nothing is read up front, because each COPY source is resolved
+ * when it is used. Symlinks are followed as if the context root were `/`, so no path leaves the context.
  */
 export class DirectoryContext {
   private constructor(readonly root: string) {}
@@ -77,10 +76,4 @@ export class DirectoryContext {
 
 function join(parent: string, name: string): string {
   return parent === '' ? name : `${parent}/${name}`;
-}
-
-/** Tells whether `child` is `root` or lies under it (both absolute, normalised). */
-export function isWithin(root: string, child: string): boolean {
-  const relative = path.relative(root, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }

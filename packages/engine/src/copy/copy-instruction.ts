@@ -138,7 +138,7 @@ function rejectAddArchives(entries: ContextEntry[]): void {
   }
 }
 
-/** The context of a COPY: the build context, or the root filesystem of an earlier stage for --from. */
+/** Opens the source of a COPY: the build context, or the root filesystem of an earlier stage for --from. */
 async function sourceContext(
   instruction: CopyInstruction | AddInstruction,
   services: BuildServices,

@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MediaType, OCI_LAYOUT_VERSION, parseDigest, parseImageIndex } from '@kiln/oci-spec';
 import type { Descriptor, ImageIndex } from '@kiln/oci-spec';
@@ -6,7 +6,6 @@ import { EngineError } from '../errors.js';
 import type { AssembledImage } from '../image/image-builder.js';
 import type { BlobStore } from '../image/blob-store.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic-file.js';
-import { rename, rm } from 'node:fs/promises';
 
 /** Annotation that names an image in a layout's index.json. */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';

@@ -16,7 +16,7 @@ export class OutputTail {
     return parts;
   }
 
-  /** Returns the unfinished last line, if any, and forgets it. */
+  /** Returns the unfinished last line, if any, and moves it into the kept lines. */
   flush(): string | undefined {
     const rest = this.partial;
     this.partial = '';

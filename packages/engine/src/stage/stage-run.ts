@@ -21,7 +21,7 @@ export interface StageRun {
   baselineCurrent: boolean;
 }
 
-/** What every stage shares during one build. */
+/** Services and state that every stage of one build shares. */
 export interface BuildServices {
   context: DirectoryContext;
   store: BlobStore;

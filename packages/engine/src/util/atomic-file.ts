@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** Returns a unique temporary path beside `target`, so a rename onto `target` stays on one file system. */
 export function tempPathFor(target: string): string {
@@ -18,18 +15,6 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   const temp = tempPathFor(target);
   try {
     await writeFile(temp, data);
-    await rename(temp, target);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
-/** Streams `source` into `target` through a temporary file and a rename. */
-export async function writeStreamAtomic(target: string, source: Readable): Promise<void> {
-  const temp = tempPathFor(target);
-  try {
-    await pipeline(source, createWriteStream(temp));
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
