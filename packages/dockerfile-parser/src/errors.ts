@@ -1,4 +1,4 @@
-/** Where an instruction or error sits in the Dockerfile. Lines and columns are 1-based. */
+/** The position of an instruction or error in the Dockerfile. Lines and columns are 1-based. */
 export interface SourceLocation {
   file?: string;
   startLine: number;

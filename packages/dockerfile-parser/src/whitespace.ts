@@ -1,7 +1,7 @@
 const WHITE_SPACE = /^\p{White_Space}$/u;
 
 /**
- * Returns true for one whitespace character as Go's unicode.IsSpace sees it (the Unicode
+ * Returns true for one whitespace character as Go's unicode.IsSpace defines it (the Unicode
  * White_Space property), with a fast path for ASCII. Every such character is a single UTF-16
  * code unit, so callers may pass code units; an empty string is not whitespace.
  */

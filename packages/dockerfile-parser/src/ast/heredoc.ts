@@ -66,7 +66,7 @@ export function heredocsFromLine(line: string): Omit<Heredoc, 'content'>[] {
   return headers;
 }
 
-/** Removes leading tabs from every line, as `<<-` asks. */
+/** Removes leading tabs from every line, as `<<-` requires. */
 export function chompHeredocContent(content: string): string {
   return content.replace(LEADING_TABS, '');
 }

@@ -34,6 +34,8 @@ export interface Node {
   /** 1-based lines of the first and last physical line, heredoc bodies included. */
   startLine: number;
   endLine: number;
+  /** 1-based column of the keyword on `startLine`. */
+  startColumn: number;
   /** Comment lines directly above the instruction, without the `#`. */
   prevComment: readonly string[];
 }
@@ -54,6 +56,7 @@ export function createNode(value: string, next?: Node): Node {
     flags: NONE,
     startLine: 0,
     endLine: 0,
+    startColumn: 1,
     prevComment: NONE,
   };
 }

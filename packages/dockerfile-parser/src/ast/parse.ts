@@ -126,6 +126,7 @@ export function parseAst(text: string): AstResult {
     }
     node.startLine = startLine;
     node.endLine = cursor.line;
+    node.startColumn = trimmed.length - stripped.length + 1;
     node.prevComment = comments;
     instructions.push(node);
     comments = [];

@@ -15,7 +15,7 @@ import {
 } from './types.js';
 import { ownValue } from '../own.js';
 
-// What every instruction parser receives: the node, its arguments, and its validated flags.
+// The input of every instruction parser: the node, its arguments and its validated flags.
 interface ParseRequest {
   node: Node;
   name: string;
@@ -420,8 +420,9 @@ export function parseInstructionNode(node: Node, file?: string): Instruction {
       base: { location, original: node.original, keyword },
     });
   } catch (error) {
-    if (error instanceof DockerfileParseError && error.location === undefined)
-      error.locate(location);
+    if (error instanceof DockerfileParseError && error.location === undefined) {
+      error.locate({ ...location, column: node.startColumn });
+    }
     throw error;
   }
 }

@@ -70,6 +70,7 @@ describe('lint rules', () => {
   it('UndefinedVar in stages built on scratch', () => {
     expect(rulesOf('FROM scratch\nARG A\nENV B=$A\nCOPY $B $C /\n')).toEqual(['4:UndefinedVar']);
     expect(rulesOf('FROM alpine\nENV PATH=/x:$PATH\n')).toEqual([]);
+    expect(rulesOf('FROM scratch\nENV A=1 B=$A\nENV C=$A\n')).toEqual(['2:UndefinedVar']);
   });
 
   it('WorkdirRelativePath', () => {

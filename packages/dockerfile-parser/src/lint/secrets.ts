@@ -21,7 +21,7 @@ function nameParts(name: string): string[] {
     .map((part) => part.toLowerCase());
 }
 
-/** Returns true when an ARG or ENV name looks like it holds a credential. */
+/** Returns true when an ARG or ENV name looks like it contains a credential. */
 export function looksLikeSecret(name: string): boolean {
   const parts = nameParts(name);
   if (parts.some((part) => PUBLIC_PARTS.has(part))) return false;

@@ -8,7 +8,7 @@ import { PROXY_ARGS } from '../stages/platform-args.js';
 import type { ParsedDockerfile, Stage } from '../stages/types.js';
 import type { LintReporter } from './check.js';
 import { looksLikeSecret } from './secrets.js';
-import { dictionary } from '../own.js';
+import { dictionary, ownValue } from '../own.js';
 
 // A loose image reference check: what the FROM line needs to be pullable at all.
 const IMAGE_REFERENCE =
@@ -138,22 +138,22 @@ function checkInstructionVars(
   }
 }
 
-// Applies ENV and ARG to the scope after the instruction is checked (ENV a=1 b=$a sees the
-// old value of a, as in Docker).
+// Applies ENV and ARG to the scope after the instruction is checked. Every value of one line
+// is expanded before any is assigned, so `ENV a=1 b=$a` gives b the old value of a, as in Docker.
 function updateScope(instruction: Instruction, scope: StageScope, parsed: ParsedDockerfile): void {
+  const expand = (text: string): string =>
+    tryUnmatched(text, scope.env, parsed.escapeToken)?.result ?? '';
+  let assignments: Array<[string, string]> = [];
   if (instruction.kind === 'env') {
-    for (const pair of instruction.pairs)
-      scope.env[pair.key] = tryUnmatched(pair.value, scope.env, parsed.escapeToken)?.result ?? '';
+    assignments = instruction.pairs.map((pair) => [pair.key, expand(pair.value)]);
   } else if (instruction.kind === 'arg') {
-    for (const arg of instruction.args) {
-      const global = parsed.metaArgValues[arg.name] ?? parsed.platformArgs[arg.name];
-      const value =
-        arg.value === undefined
-          ? global
-          : tryUnmatched(arg.value, scope.env, parsed.escapeToken)?.result;
-      scope.env[arg.name] = value ?? '';
-    }
+    assignments = instruction.args.map((arg) => {
+      const global =
+        ownValue(parsed.metaArgValues, arg.name) ?? ownValue(parsed.platformArgs, arg.name);
+      return [arg.name, arg.value === undefined ? (global ?? '') : expand(arg.value)];
+    });
   }
+  for (const [name, value] of assignments) scope.env[name] = value;
 }
 
 function checkSimpleRules(

@@ -5,12 +5,17 @@ import type { LintReporter } from './check.js';
 
 const RESERVED_STAGE_NAMES = new Set(['scratch', 'context']);
 
+// Every instruction with ONBUILD triggers included; lintDockerfile sorts the warnings by line.
 function allInstructions(parsed: ParsedDockerfile): Instruction[] {
   const list: Instruction[] = [...parsed.metaArgs];
-  for (const stage of parsed.stages) list.push(stage.fromInstruction, ...stage.instructions);
-  for (const instruction of [...list])
-    if (instruction.kind === 'onbuild') list.push(instruction.trigger);
-  return list.sort((a, b) => a.location.startLine - b.location.startLine);
+  for (const stage of parsed.stages) {
+    list.push(stage.fromInstruction);
+    for (const instruction of stage.instructions) {
+      list.push(instruction);
+      if (instruction.kind === 'onbuild') list.push(instruction.trigger);
+    }
+  }
+  return list;
 }
 
 /** ConsistentInstructionCasing: every keyword should follow the casing most keywords use. */

@@ -1,7 +1,7 @@
 import type { ArgDeclaration, ArgInstruction } from '../instructions/types.js';
 import { ownValue } from '../own.js';
 
-/** What a stage's ARG line can draw values from. */
+/** The value sources of a stage's ARG line. */
 export interface ArgSources {
   /** `--build-arg` values. */
   buildArgs?: Readonly<Record<string, string>>;

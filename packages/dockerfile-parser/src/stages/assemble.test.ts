@@ -195,4 +195,18 @@ describe('parseDockerfile graph and target', () => {
       ['    1 | FROM a', '    2 | RUN a', '>>> 3 | ENV X', '    4 | RUN b', '    5 | '].join('\n'),
     );
   });
+
+  it('marks the column of an instruction error', () => {
+    let caught: unknown;
+    try {
+      parseDockerfile('FROM a\n  COPPY x y\n');
+    } catch (error) {
+      caught = error;
+    }
+    const error = caught as DockerfileParseError;
+    expect(error.location).toEqual({ file: 'Dockerfile', startLine: 2, endLine: 2, column: 3 });
+    expect(error.snippet).toBe(
+      ['    1 | FROM a', '>>> 2 |   COPPY x y', '      |   ^', '    3 | '].join('\n'),
+    );
+  });
 });
