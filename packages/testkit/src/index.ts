@@ -34,3 +34,24 @@ export type {
 export type { Fault, FaultProxy, FaultRule, ProxyLogEntry } from './fault-proxy.js';
 export { makeRandomImage } from './random-image.js';
 export type { BlobFile, RandomImage, RandomImageOptions } from './random-image.js';
+export { debianLayout, pushDebian } from './debian/debian.js';
+export type { DebianLayout, DebianLayoutOptions } from './debian/debian.js';
+export { buildahBuild, createBuildahStorage } from './buildah/buildah.js';
+export type { BuildahBuildOptions, BuildahBuildResult, BuildahStorage } from './buildah/buildah.js';
+export { compareImages, compareTrees, formatDifference } from './compare/compare.js';
+export type {
+  CompareImagesOptions,
+  EntryDifference,
+  ImageComparison,
+  ImageDifference,
+  ImageSide,
+  PresenceDifference,
+} from './compare/compare.js';
+export { compareConfigs } from './compare/config-diff.js';
+export type { ConfigDifference, ConfigField } from './compare/config-diff.js';
+export { BUILD_NOISE_IGNORES, globToRegExp } from './compare/ignore.js';
+export type { IgnoreRule } from './compare/ignore.js';
+export { readLayoutImage } from './compare/layout.js';
+export type { LayoutImage } from './compare/layout.js';
+export { readTree } from './compare/tree.js';
+export type { EntryField, EntryType, TreeEntry } from './compare/tree.js';
