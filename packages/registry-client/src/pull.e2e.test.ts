@@ -195,6 +195,21 @@ describe('pull', () => {
     expect((error as RegistryError).message).toContain('schema 1');
   });
 
+  it('takes the media type from the document behind a generic Content-Type', async () => {
+    proxy.addRule({
+      path: /\/manifests\/generic$/,
+      fault: {
+        kind: 'status',
+        status: 200,
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.from(image.manifestBytes).toString('latin1'),
+      },
+    });
+    const result = await client.getManifest(`${proxy.host}/random/image:generic`);
+    expect(result.mediaType).toBe(MediaType.OciManifest);
+    expect(result.descriptor.digest).toBe(image.manifestDescriptor.digest);
+  });
+
   it('never hands on a corrupt blob as verified', async () => {
     const layer = image.layers[1]!;
     const corrupt = Buffer.alloc(layer.descriptor.size, 7);

@@ -8,6 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import {
   createVerifyingStream,
   formatPlatform,
+  isIndexMediaType,
+  isManifestMediaType,
   MediaType,
   parseDigest,
   parseImageConfig,
@@ -167,11 +169,12 @@ export async function getManifest(
         },
       );
     }
-    const mediaType =
-      contentType !== '' && contentType !== 'application/json'
-        ? contentType
-        : ((document.kind === 'index' ? document.index.mediaType : document.manifest.mediaType) ??
-          (document.kind === 'index' ? MediaType.OciIndex : MediaType.OciManifest));
+    const declared =
+      document.kind === 'index' ? document.index.mediaType : document.manifest.mediaType;
+    const byKind = document.kind === 'index' ? MediaType.OciIndex : MediaType.OciManifest;
+    // A generic Content-Type such as application/json says nothing, so the document decides.
+    const servedKnown = isIndexMediaType(contentType) || isManifestMediaType(contentType);
+    const mediaType = servedKnown ? contentType : (declared ?? byKind);
     return { descriptor: { mediaType, digest, size: bytes.length }, bytes, mediaType };
   });
 }
