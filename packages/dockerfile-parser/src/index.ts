@@ -13,6 +13,7 @@ export { expandInstruction, expandInstructionWithMatches } from './instructions/
 export { parseInstructionNode } from './instructions/parse-instruction.js';
 export { parseRunMount } from './instructions/mount.js';
 export { runCommand } from './instructions/run-script.js';
+export { parseExposedPort } from './instructions/expose.js';
 export { parseAst } from './ast/parse.js';
 export { dumpNode, nodeArguments } from './ast/node.js';
 export { dumpDockerfile } from './dump.js';
@@ -32,6 +33,7 @@ export type { AstResult, SyntaxWarning } from './ast/parse.js';
 export type { ShellEnv, ShellLexerOptions, ExpansionResult } from './shell/lexer.js';
 export type { ExpandOptions, ExpandedInstruction } from './instructions/expand.js';
 export type { RunCommand } from './instructions/run-script.js';
+export type { ExposedPort } from './instructions/expose.js';
 export type { PlatformSpec } from './stages/platform-args.js';
 export type { ParseOptions, ParsedDockerfile, Stage, StageBase } from './stages/types.js';
 export type { LintRule, LintWarning } from './lint/types.js';

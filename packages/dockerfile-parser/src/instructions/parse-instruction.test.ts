@@ -291,3 +291,11 @@ describe('other instructions', () => {
     expect(errorOf('XYZZY x').message).toBe('Dockerfile:1: unknown instruction: XYZZY');
   });
 });
+
+describe('ONBUILD heredocs', () => {
+  it('gives the trigger its heredoc bodies', () => {
+    expect(parseLine('ONBUILD COPY <<EOF /etc/motd\nhello\nEOF\n')).toMatchObject({
+      trigger: { kind: 'copy', sources: [], sourceContents: [{ name: 'EOF', content: 'hello\n' }] },
+    });
+  });
+});

@@ -330,10 +330,13 @@ function parseOnbuild(request: ParseRequest): Instruction {
   const reason = ownValue(forbidden, child.value);
   if (reason !== undefined)
     throw invalid(reason, 'Use another instruction as the ONBUILD trigger.');
+  // The low-level parser attaches heredoc bodies and lines to the ONBUILD node itself.
   const trigger = parseInstructionNode({
     ...child,
+    heredocs: request.node.heredocs,
     startLine: request.node.startLine,
     endLine: request.node.endLine,
+    startColumn: request.node.startColumn,
   });
   return { ...request.base, kind: 'onbuild', expression: child.original.trim(), trigger };
 }
