@@ -30,7 +30,7 @@ function snapshot(records: Record<string, FileRecord>, ignore: string[] = []): S
     root: '/r',
     startedAtNs: 0n,
     records: new Map(Object.entries(records)),
-    racyFiles: [],
+    racyPaths: [],
     ignore: new IgnoreList(ignore),
   };
 }
@@ -47,16 +47,30 @@ describe('diffSnapshots', () => {
   });
 
   it('reports a racy file whose content hash changed under equal stat', () => {
-    const before = snapshot({ a: file({ racy: true, hash: 'sha256:1' }) });
-    expect(diff(before, snapshot({ a: file({ hash: 'sha256:2' }) }))).toEqual(['add a']);
+    const before = snapshot({ a: file({ racy: true, hash: 'sha256:1', xattrs: 'x' }) });
+    expect(diff(before, snapshot({ a: file({ hash: 'sha256:2', xattrs: 'x' }) }))).toEqual([
+      'add a',
+    ]);
   });
 
-  it('keeps a racy file whose content hash is the same', () => {
-    const before = snapshot({ a: file({ racy: true, hash: 'sha256:1' }) });
-    expect(diff(before, snapshot({ a: file({ hash: 'sha256:1' }) }))).toEqual([]);
+  it('reports a racy file whose xattrs changed under equal stat', () => {
+    const before = snapshot({ a: file({ racy: true, hash: 'sha256:1', xattrs: 'x' }) });
+    expect(diff(before, snapshot({ a: file({ hash: 'sha256:1', xattrs: 'y' }) }))).toEqual([
+      'add a',
+    ]);
   });
 
-  it('reports a racy path that has no hash to compare', () => {
+  it('keeps a racy file whose fingerprints are the same', () => {
+    const before = snapshot({ a: file({ racy: true, hash: 'sha256:1', xattrs: 'x' }) });
+    expect(diff(before, snapshot({ a: file({ hash: 'sha256:1', xattrs: 'x' }) }))).toEqual([]);
+  });
+
+  it('keeps a racy directory whose xattrs are the same', () => {
+    const before = snapshot({ d: { ...directory, racy: true, xattrs: 'x' } });
+    expect(diff(before, snapshot({ d: { ...directory, xattrs: 'x' } }))).toEqual([]);
+  });
+
+  it('reports a racy path that has no fingerprint to compare', () => {
     const before = snapshot({ d: { ...directory, racy: true } });
     expect(diff(before, snapshot({ d: directory }))).toEqual(['add d']);
   });

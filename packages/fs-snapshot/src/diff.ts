@@ -13,7 +13,9 @@ export interface DiffOptions {
  * Returns what changed from `before` to `after`, sorted so that parents come before children.
  *
  * A path is unchanged when its stat fields (see `sameStat`) are equal and it was not racy in
- * `before`. A racy regular file is unchanged only when both snapshots hold the same content hash.
+ * `before`. A racy path is unchanged only when both snapshots hold the same xattr fingerprint and,
+ * for a regular file, the same content hash; a change to a directory's entries shows in its
+ * children.
  * Any other path present in `after` is an `add` (a new path, a modification, or a replacement of
  * another type, which an OCI layer expresses by the new entry alone). A path missing from `after`
  * is one `delete`, unless its parent is gone or replaced too, whose own entry then covers it.
@@ -52,9 +54,10 @@ function compareCodeUnits(a: string, b: string): number {
 function isModified(previous: FileRecord, current: FileRecord): boolean {
   if (!sameStat(previous, current)) return true;
   if (!previous.racy) return false;
-  // A racy directory, symlink or device cannot be hashed; reporting it costs one tar header.
-  if (previous.hash === undefined || current.hash === undefined) return true;
-  return previous.hash !== current.hash;
+  // Equal stat leaves two things a layer stores unchecked: a regular file's content and xattrs.
+  if (previous.type === 'file' && (previous.hash === undefined || previous.hash !== current.hash))
+    return true;
+  return previous.xattrs === undefined || previous.xattrs !== current.xattrs;
 }
 
 function addParents(changed: Map<string, ChangeSetEntry['kind']>, after: Snapshot): void {

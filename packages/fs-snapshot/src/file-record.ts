@@ -3,7 +3,7 @@ import type { BigIntStats } from 'node:fs';
 /** The file types a layer can hold; sockets are left out of snapshots, as tar cannot store them. */
 export type FileType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo';
 
-/** The stored state of one path: its lstat fields, link target and, for racy files, a hash. */
+/** The stored state of one path: its lstat fields, link target and, for racy paths, fingerprints. */
 export interface FileRecord {
   type: FileType;
   /** st_mode, file type bits included. */
@@ -21,11 +21,14 @@ export interface FileRecord {
   linkTarget?: string;
   /**
    * True when the ctime was too close to the snapshot's start for a later change to be sure to
-   * move it: stat cannot decide whether such a file changes, so its content is hashed.
+   * move it. Stat cannot decide whether such a path changes, so its content and xattrs are
+   * fingerprinted.
    */
   racy: boolean;
   /** sha256 of the content of a regular file that was racy in this snapshot or the one before. */
   hash?: string;
+  /** Fingerprint of the xattrs of a path that was racy in this snapshot or the one before. */
+  xattrs?: string;
 }
 
 /** Returns the file type of a stat result, or undefined for a socket or an unknown type. */

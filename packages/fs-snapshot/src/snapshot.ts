@@ -7,6 +7,7 @@ import { hashFile } from './hash.js';
 import { IgnoreList } from './ignore.js';
 import type { IgnoreOptions } from './ignore.js';
 import { walkTree } from './walk.js';
+import { xattrFingerprint } from './xattr-fingerprint.js';
 
 /** Options of a snapshot: what to leave out and how to judge changes. */
 export interface SnapshotOptions extends IgnoreOptions {
@@ -28,8 +29,8 @@ export interface Snapshot {
   /** Wall-clock time at which the walk started, in nanoseconds since the epoch. */
   startedAtNs: bigint;
   records: Map<string, FileRecord>;
-  /** Paths of the regular files that were racy in this snapshot. */
-  racyFiles: string[];
+  /** Paths that were racy in this snapshot. */
+  racyPaths: string[];
   /** The ignore list in force; paths it covers are absent from `records`. */
   ignore: IgnoreList;
 }
@@ -37,9 +38,10 @@ export interface Snapshot {
 export const DEFAULT_RACY_MARGIN_NS = 50_000_000n;
 
 /**
- * Walks `root` and returns its snapshot. Regular files whose ctime is within the racy margin of
- * the walk's start are hashed, and so are files that were racy in `previous` and whose stat has
- * not moved since, so that {@link diffSnapshots} can decide them without reading the disk.
+ * Walks `root` and returns its snapshot. Paths whose ctime is within the racy margin of the walk's
+ * start are fingerprinted (xattrs, and the content of regular files), and so are paths that were
+ * racy in `previous` and whose stat has not moved since. {@link diffSnapshots} then decides them
+ * without reading the disk.
  */
 export async function takeSnapshot(
   root: string,
@@ -50,32 +52,38 @@ export async function takeSnapshot(
   const startedAtNs = BigInt(Date.now()) * 1_000_000n;
   const racySinceNs = startedAtNs - (options.racyMarginNs ?? DEFAULT_RACY_MARGIN_NS);
   const records = walkTree(root, ignore, racySinceNs);
-  const racyFiles = await hashUndecidedFiles(root, records, options.previous);
-  return { root, startedAtNs, records, racyFiles, ignore };
+  const racyPaths = await fingerprintUndecided(root, records, options.previous);
+  return { root, startedAtNs, records, racyPaths, ignore };
 }
 
-/** Hashes the files stat cannot decide and returns the paths of the racy regular files. */
-async function hashUndecidedFiles(
+/**
+ * Fingerprints the paths stat cannot decide (content of regular files, xattrs of every type) and
+ * returns the racy paths of this snapshot.
+ */
+async function fingerprintUndecided(
   root: string,
   records: Map<string, FileRecord>,
   previous: Snapshot | undefined,
 ): Promise<string[]> {
-  const racyFiles: string[] = [];
+  const racyPaths: string[] = [];
   for (const [path, record] of records) {
-    if (record.racy && record.type === 'file') racyFiles.push(path);
+    if (record.racy) racyPaths.push(path);
   }
-  const candidates = new Set([...racyFiles, ...(previous?.racyFiles ?? [])]);
+  const candidates = new Set([...racyPaths, ...(previous?.racyPaths ?? [])]);
   const base = root.endsWith('/') ? root.slice(0, -1) : root;
   for (const path of candidates) {
     const record = records.get(path);
-    if (record === undefined || record.type !== 'file') continue;
+    if (record === undefined) continue;
     const before = previous?.records.get(path);
     const wasUndecided = before !== undefined && before.racy && sameStat(before, record);
     if (!record.racy && !wasUndecided) continue;
-    const hash = await hashFile(`${base}/${path}`);
+    const absolute = `${base}/${path}`;
+    record.xattrs = xattrFingerprint(absolute);
+    if (record.type !== 'file') continue;
+    const hash = await hashFile(absolute);
     if (hash !== undefined) record.hash = hash;
   }
-  return racyFiles;
+  return racyPaths;
 }
 
 async function checkRoot(root: string): Promise<void> {
