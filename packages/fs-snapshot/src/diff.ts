@@ -14,7 +14,7 @@ export interface DiffOptions {
  *
  * A path is unchanged when its stat fields (see `sameStat`) are equal and it was not racy in
  * `before`. A racy path is unchanged only when both snapshots hold the same xattr fingerprint and,
- * for a regular file, the same content hash; a change to a directory's entries shows in its
+ * for a regular file, the same content hash. A change to a directory's entries shows in its
  * children.
  * Any other path present in `after` is an `add` (a new path, a modification, or a replacement of
  * another type, which an OCI layer expresses by the new entry alone). A path missing from `after`

@@ -15,8 +15,8 @@ export interface SnapshotOptions extends IgnoreOptions {
    * How long before the walk's start a ctime must lie for stat to be trusted, in nanoseconds;
    * default 50 ms. File timestamps come from the kernel's coarse clock, which ticks every 1 to
    * 10 ms (CONFIG_HZ), so a file written again within the tick of its last stat keeps its
-   * timestamps; files whose ctime is this recent are hashed instead. A negative margin trusts
-   * stat alone for ctimes up to that far in the future, which only tests should want.
+   * timestamps. Paths whose ctime is this recent are fingerprinted instead. A negative margin
+   * trusts stat alone for ctimes up to that far in the future, which only tests should want.
    */
   racyMarginNs?: bigint;
   /** Add the parent directories of every changed path to a change set; default true. */
