@@ -1,4 +1,6 @@
-import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -256,5 +258,41 @@ describe('built kiln command', () => {
     const bad = await runCommand('node', [main, 'build', '--bogus'], { allowFailure: true });
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('cancels a running RUN on SIGINT and cleans up', async () => {
+    const context = path.join(tmp, 'interrupted');
+    await mkdir(context, { recursive: true });
+    await writeFile(
+      path.join(context, 'Dockerfile'),
+      'FROM busybox\nRUN echo waiting && sleep 600\n',
+    );
+    const kilnDir = path.join(tmp, 'interrupted-kiln-dir');
+    const child = spawn(
+      'node',
+      [
+        main,
+        'build',
+        '-c',
+        context,
+        '--no-push',
+        '--insecure-pull',
+        '--registry-map',
+        `docker.io=${registry.host}`,
+      ],
+      { env: { ...process.env, KILN_DIR: kilnDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('  waiting')) child.kill('SIGINT');
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('cancelled');
+    expect(await readdir(path.join(kilnDir, 'builds'))).toEqual([]);
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(kilnDir);
+    const sleeping = await runCommand('pgrep', ['-f', 'sleep 600'], { allowFailure: true });
+    expect(sleeping.stdout.trim()).toBe('');
   });
 });

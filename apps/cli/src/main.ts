@@ -1,8 +1,19 @@
 #!/usr/bin/env node
 import { runCli } from './program.js';
 
+// The first SIGINT or SIGTERM cancels the build, which kills a running RUN and removes temporary
+// files; a second one exits at once.
+const controller = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  });
+}
+
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
+  signal: controller.signal,
 });

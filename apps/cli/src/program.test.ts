@@ -178,6 +178,14 @@ describe('kiln build failures', () => {
     expect(run.stderr).not.toContain('    at ');
   });
 
+  it('exits 130 when cancelled', async () => {
+    const cancelled = Object.assign(new Error('The build was cancelled'), {
+      code: 'BUILD_CANCELLED',
+    });
+    const run = await cli(['build', '--no-push'], { fail: cancelled });
+    expect(run.code).toBe(130);
+  });
+
   it('adds the stack at debug verbosity', async () => {
     const run = await cli(['build', '--no-push', '--verbosity=debug'], { fail: failure });
     expect(run.code).toBe(1);

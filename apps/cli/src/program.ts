@@ -6,12 +6,14 @@ import { renderEvent, verbosityAllows } from './render-events.js';
 import { UsageError } from './usage-error.js';
 
 /** Exit codes of the kiln command. */
-export const ExitCode = { Success: 0, BuildError: 1, UsageError: 2 } as const;
+export const ExitCode = { Success: 0, BuildError: 1, UsageError: 2, Interrupted: 130 } as const;
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
   env: NodeJS.ProcessEnv;
+  /** Cancels a running build (main.ts aborts it on SIGINT and SIGTERM). */
+  signal?: AbortSignal;
   /** The engine's build function; tests replace it to check flag handling alone. */
   build?: (options: BuildOptions) => Promise<BuildResult>;
 }
@@ -80,6 +82,7 @@ async function runBuild(flags: BuildFlags, io: CliIo): Promise<number> {
   }
 
   const verbosity = flags.verbosity;
+  if (io.signal) options.signal = io.signal;
   options.onEvent = (event) => {
     const line = renderEvent(event, verbosity);
     if (line !== undefined) io.stderr.write(`${line}\n`);
@@ -92,7 +95,8 @@ async function runBuild(flags: BuildFlags, io: CliIo): Promise<number> {
     return ExitCode.Success;
   } catch (error) {
     io.stderr.write(formatBuildError(error, verbosityAllows(verbosity, 'debug')));
-    return ExitCode.BuildError;
+    const cancelled = (error as { code?: unknown }).code === 'BUILD_CANCELLED';
+    return cancelled ? ExitCode.Interrupted : ExitCode.BuildError;
   }
 }
 

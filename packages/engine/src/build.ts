@@ -9,7 +9,7 @@ import type { Platform } from '@kiln/oci-spec';
 import { RegistryClient } from '@kiln/registry-client';
 import { applyLayers, pullBaseImage } from './base/base-image.js';
 import { DirectoryContext } from './context/build-context.js';
-import { EngineError } from './errors.js';
+import { EngineError, cancelledError } from './errors.js';
 import type { BuildEvent } from './events.js';
 import { BlobStore } from './image/blob-store.js';
 import { ImageBuilder } from './image/image-builder.js';
@@ -52,6 +52,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       argDefaults: { ...parsed.platformArgs, ...parsed.metaArgValues },
       stages: new Map(),
       layerSources: new Map(),
+      signal: options.signal,
       stageNames: new Map(
         parsed.stages.flatMap((s) =>
           s.name === undefined ? [] : [[s.name, s.index] as [string, number]],
@@ -95,6 +96,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         ...options.labels,
       };
     }
+    if (options.signal?.aborted) throw cancelledError(options.signal.reason);
     const image = last.image.assemble();
     emit({
       type: 'image-assembled',

@@ -14,7 +14,8 @@ export type EngineErrorCode =
   | 'RUN_SETUP_FAILED'
   | 'ROOTFS_PATH_INVALID'
   | 'OUTPUT_FAILED'
-  | 'PUSH_FAILED';
+  | 'PUSH_FAILED'
+  | 'BUILD_CANCELLED';
 
 export interface EngineErrorOptions {
   hint?: string;
@@ -53,4 +54,12 @@ export class RunFailedError extends EngineError {
     this.command = command;
     this.outputTail = tail;
   }
+}
+
+/** Returns the error a build rejects with after its AbortSignal fired. */
+export function cancelledError(cause?: unknown): EngineError {
+  return new EngineError('BUILD_CANCELLED', 'The build was cancelled', {
+    hint: 'Run the build again; nothing was pushed or written after the cancellation.',
+    cause,
+  });
 }

@@ -37,6 +37,8 @@ export interface BuildOptions {
   /** Directory for the base-layer cache and stage root filesystems; default `KILN_DIR`, else a temp dir. */
   workDir?: string;
   onEvent?: (event: BuildEvent) => void;
+  /** Cancels the build: between steps, or by killing a running RUN; the build then rejects with BUILD_CANCELLED. */
+  signal?: AbortSignal;
 }
 
 export interface OutputResult {

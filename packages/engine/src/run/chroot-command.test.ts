@@ -19,23 +19,25 @@ describe('buildChrootCommand', () => {
   it('runs the set-up script in a private mount namespace', () => {
     const spec = buildChrootCommand(base);
     expect(spec.file).toBe('/usr/bin/unshare');
-    expect(spec.args.slice(0, 6)).toEqual([
+    expect(spec.args.slice(0, 8)).toEqual([
       '--mount',
+      '--pid',
       '--propagation',
       'private',
       '--fork',
+      '--kill-child',
       '--',
       '/bin/sh',
     ]);
-    expect(spec.args[6]).toBe('-c');
+    expect(spec.args[8]).toBe('-c');
   });
 
   it('passes paths and argv as positional arguments, never in the script', () => {
     const spec = buildChrootCommand(base);
-    const script = spec.args[7] as string;
+    const script = spec.args[9] as string;
     expect(script).not.toContain('root fs');
     expect(script).not.toContain('rm -rf');
-    const positional = spec.args.slice(8);
+    const positional = spec.args.slice(10);
     expect(positional.slice(0, 8)).toEqual([
       'kiln-sandbox',
       '/usr/bin/setpriv',
@@ -58,7 +60,7 @@ describe('buildChrootCommand', () => {
 
   it('clears the environment and chroots with the working directory', () => {
     const spec = buildChrootCommand(base);
-    const chain = spec.args.slice(22);
+    const chain = spec.args.slice(24);
     expect(chain).toEqual([
       '/usr/bin/env',
       '-i',
@@ -89,8 +91,9 @@ describe('buildChrootCommand', () => {
 
 describe('buildChrootCommand network', () => {
   it('adds a network namespace for network none', () => {
-    expect(buildChrootCommand({ ...base, network: 'none' }).args.slice(0, 3)).toEqual([
+    expect(buildChrootCommand({ ...base, network: 'none' }).args.slice(0, 4)).toEqual([
       '--mount',
+      '--pid',
       '--net',
       '--propagation',
     ]);

@@ -87,8 +87,9 @@ exec "$setpriv" --regid "$gid" "$@"
 `;
 
 /**
- * Builds the host command that runs `argv` chrooted into `rootfs` in a private mount namespace.
- * The mounts exist only in that namespace, so they vanish with it, also when the command fails.
+ * Builds the host command that runs `argv` chrooted into `rootfs` in private mount and PID
+ * namespaces. The mounts exist only in that namespace, so they vanish with it, also when the command
+ * fails. When unshare is killed, `--kill-child` kills the command, and with it the whole PID namespace.
  * The chain after the mounts is `setpriv` (gid and supplementary groups, while still root), `env -i`
  * (the command's environment only), then `unshare --root --wd --setuid` (root, directory and uid;
  * unshare's own --setgid would drop the supplementary groups). argv[0] is looked up in the image.
@@ -126,10 +127,12 @@ export function buildChrootCommand(options: ChrootCommandOptions): SpawnSpec {
     env: { PATH: HOST_PATH },
     args: [
       '--mount',
+      '--pid',
       ...(options.network === 'none' ? ['--net'] : []),
       '--propagation',
       'private',
       '--fork',
+      '--kill-child',
       '--',
       tools.sh,
       '-c',

@@ -15,7 +15,7 @@ beforeAll(async () => {
   for (const d of ['bin', 'proc', 'dev', 'sys', 'etc', 'tmp'])
     await mkdir(path.join(rootfs, d), { recursive: true });
   await copyFile(BUSYBOX, path.join(rootfs, 'bin/busybox'));
-  for (const applet of ['sh', 'id', 'pwd', 'cat', 'ls', 'echo', 'touch']) {
+  for (const applet of ['sh', 'id', 'pwd', 'cat', 'ls', 'echo', 'touch', 'sleep']) {
     await symlink('busybox', path.join(rootfs, 'bin', applet));
   }
 });
@@ -85,6 +85,24 @@ describe('runInChroot', () => {
     expect(await readdir(path.join(rootfs, 'etc'))).toEqual([]);
     const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
     expect(mountinfo).not.toContain(rootfs);
+  });
+
+  it('kills the command when aborted', async () => {
+    const controller = new AbortController();
+    const running = runInChroot({
+      rootfs,
+      argv: ['sh', '-c', 'echo started; sleep 600'],
+      env: ['PATH=/bin'],
+      cwd: '/',
+      identity: { uid: 0, gid: 0, groups: [0], home: '/' },
+      scratchDir: path.join(dir, 'scratch'),
+      signal: controller.signal,
+      onOutput: (line) => {
+        if (line === 'started') controller.abort();
+      },
+    });
+    await expect(running).rejects.toMatchObject({ code: 'BUILD_CANCELLED' });
+    expect(await readdir(path.join(rootfs, 'proc'))).toEqual([]);
   });
 
   it('keeps /sys read-only', async () => {

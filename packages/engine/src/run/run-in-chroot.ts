@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { copyFile, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EngineError } from '../errors.js';
+import { EngineError, cancelledError } from '../errors.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { SANDBOX_SETUP_EXIT_CODE, buildChrootCommand } from './chroot-command.js';
 import type { SandboxMount, SpawnSpec } from './chroot-command.js';
@@ -15,6 +15,8 @@ export interface RunInChrootOptions {
   env: string[];
   cwd: string;
   identity: RunIdentity;
+  /** Aborting kills the command (and its PID namespace) and rejects with BUILD_CANCELLED. */
+  signal?: AbortSignal;
   /** `none` gives the command a network namespace of its own with only loopback; default `host`. */
   network?: 'host' | 'none';
   /** A scratch directory for the per-run copies of resolv.conf and hosts. */
@@ -114,7 +116,11 @@ async function isRealDirectory(p: string): Promise<boolean> {
 
 function spawnAndWait(spec: SpawnSpec, options: RunInChrootOptions): Promise<RunInChrootResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(spec.file, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(spec.file, spec.args, {
+      env: spec.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.signal ? { signal: options.signal, killSignal: 'SIGKILL' as const } : {}),
+    });
     const tail = new OutputTail();
     for (const stream of ['stdout', 'stderr'] as const) {
       child[stream].setEncoding('utf8');
@@ -124,10 +130,12 @@ function spawnAndWait(spec: SpawnSpec, options: RunInChrootOptions): Promise<Run
     }
     child.on('error', (err) =>
       reject(
-        new EngineError('RUN_SETUP_FAILED', `Starting ${spec.file} failed: ${err.message}`, {
-          hint: 'Install util-linux (unshare, setpriv) and run kiln as root or with CAP_SYS_ADMIN.',
-          cause: err,
-        }),
+        err.name === 'AbortError'
+          ? cancelledError(err)
+          : new EngineError('RUN_SETUP_FAILED', `Starting ${spec.file} failed: ${err.message}`, {
+              hint: 'Install util-linux (unshare, setpriv) and run kiln as root or with CAP_SYS_ADMIN.',
+              cause: err,
+            }),
       ),
     );
     child.on('close', (code, signal) => {

@@ -40,6 +40,7 @@ export async function executeRun(
     cwd: config.WorkingDir || '/',
     identity,
     network: instruction.network === 'none' ? 'none' : 'host',
+    ...(services.signal ? { signal: services.signal } : {}),
     scratchDir: path.join(services.scratchDir, 'run'),
     onOutput: (line, stream) =>
       services.emit({ type: 'step-output', stage: run.index, step, line, stream }),

@@ -6,7 +6,7 @@ import { WalkSnapshotter } from '@kiln/fs-snapshot';
 import { writeLayer } from '@kiln/layer-writer';
 import type { ChangeSet } from '@kiln/layer-writer';
 import { executeCopy } from '../copy/copy-instruction.js';
-import { EngineError } from '../errors.js';
+import { EngineError, cancelledError } from '../errors.js';
 import type { ImageBuilder } from '../image/image-builder.js';
 import { executeRun, runCommandText } from '../run/run-instruction.js';
 import { expansionEnvironment } from './environment.js';
@@ -56,6 +56,7 @@ export async function runStageInstructions(
   for (const [offset, raw] of stage.instructions.entries()) {
     const step = offset + 1;
     const started = Date.now();
+    if (services.signal?.aborted) throw cancelledError(services.signal.reason);
     services.emit({
       type: 'step-start',
       stage: stage.index,

@@ -39,4 +39,6 @@ export interface BuildServices {
   /** Stage names (lower case) to indexes. */
   stageNames: Map<string, number>;
   emit(event: BuildEvent): void;
+  /** Cancels the build between steps and kills a running RUN. */
+  signal: AbortSignal | undefined;
 }
