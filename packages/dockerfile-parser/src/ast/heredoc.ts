@@ -2,7 +2,8 @@ import { processWord } from '../shell/lexer.js';
 import { ShellExpansionError } from '../shell/errors.js';
 import type { Heredoc } from './node.js';
 
-const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
+// Go's \s (RE2) is [\t\n\f\r ], so the blanks after `<<` are matched with that class.
+const HEREDOC_WORD = /^(\d*)<<(-?)[\t\n\f\r ]*([^<]*)$/;
 const LEADING_TABS = /^\t+/gm;
 const EMPTY_ENV: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -53,7 +54,12 @@ export function tryParseHeredocWord(word: string): Omit<Heredoc, 'content'> | un
 export function heredocsFromLine(line: string): Omit<Heredoc, 'content'>[] {
   let words: string[];
   try {
-    words = processWord(line, EMPTY_ENV, { rawQuotes: true, rawEscapes: true }).words;
+    words = processWord(line, EMPTY_ENV, {
+      rawQuotes: true,
+      rawEscapes: true,
+      skipUnsetEnv: true,
+      heredocWords: true,
+    }).words;
   } catch {
     // An unbalanced quote elsewhere on the line is the shell's business, not the parser's.
     words = [];

@@ -16,6 +16,8 @@ export interface ShellLexerOptions {
   skipProcessQuotes?: boolean;
   /** Leave references to unset variables as written instead of expanding them to "". */
   skipUnsetEnv?: boolean;
+  /** Keep `<<` and the blanks after it in one word with the delimiter (`<<  EOF`). */
+  heredocWords?: boolean;
 }
 
 /** The outcome of expanding one word. */
@@ -131,6 +133,12 @@ class WordExpander {
         words.addString(value);
         continue;
       }
+      if (this.options.heredocWords && ch === '<') {
+        const value = this.processPossibleHeredoc();
+        result += value;
+        words.addRaw(value);
+        continue;
+      }
       if (quotesSpecial && (ch === "'" || ch === '"')) {
         const value = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
         result += value;
@@ -160,6 +168,15 @@ class WordExpander {
       );
     }
     return { result, words: words.finish() };
+  }
+
+  // A heredoc operator may be followed by blanks before its delimiter word.
+  private processPossibleHeredoc(): string {
+    let value = this.next();
+    if (this.peek() !== '<') return value;
+    value += this.next();
+    while (this.peek() !== EOF && isWhitespace(this.peek())) value += this.next();
+    return value;
   }
 
   // Everything between single quotes is literal; a single quote cannot be escaped.
@@ -370,10 +387,16 @@ function lookupRecord(env: Record<string, string>, name: string): string | undef
 
 const SPLIT_SPACE = /\p{White_Space}+/u;
 
-function hasSpecialCharacters(word: string, escapeToken: string): boolean {
-  return (
-    word.includes('$') || word.includes("'") || word.includes('"') || word.includes(escapeToken)
-  );
+function hasSpecialCharacters(word: string, options: Required<ShellLexerOptions>): boolean {
+  if (
+    word.includes('$') ||
+    word.includes("'") ||
+    word.includes('"') ||
+    word.includes(options.escapeToken)
+  ) {
+    return true;
+  }
+  return options.heredocWords && word.includes('<');
 }
 
 function resolveOptions(options: ShellLexerOptions): Required<ShellLexerOptions> {
@@ -383,6 +406,7 @@ function resolveOptions(options: ShellLexerOptions): Required<ShellLexerOptions>
     rawEscapes: options.rawEscapes ?? false,
     skipProcessQuotes: options.skipProcessQuotes ?? false,
     skipUnsetEnv: options.skipUnsetEnv ?? false,
+    heredocWords: options.heredocWords ?? false,
   };
 }
 
@@ -397,7 +421,7 @@ export function processWord(
 ): ExpansionResult {
   const resolved = resolveOptions(options);
   // Most words contain nothing to expand or unquote; they only need splitting.
-  if (!hasSpecialCharacters(word, resolved.escapeToken)) {
+  if (!hasSpecialCharacters(word, resolved)) {
     const words = word.split(SPLIT_SPACE).filter((part) => part !== '');
     return { result: word, words, matched: new Set(), unmatched: new Set() };
   }
