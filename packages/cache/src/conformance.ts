@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaType, sha256Digest } from '@kiln/oci-spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CacheKeyInputs } from './cache-key.js';
 import { CacheError } from './errors.js';
+import { cacheSlotOf, findNearestRecord } from './key-slot.js';
 import type { CacheLookup, CacheStore } from './store.js';
 
 /** How a harness damages a stored blob, to check that the store reports it as corrupt. */
@@ -17,6 +19,13 @@ export interface CacheStoreHarness {
   damageBlob?(digest: string, damage: BlobDamage): Promise<void>;
   /** Kinds of damage the store detects on `get`; defaults to all. */
   detectedDamage?: readonly BlobDamage[];
+  /**
+   * Kinds of damage the next `put` of the same content repairs; defaults to `detectedDamage`.
+   * A registry keeps a blob it has, whatever its content, so only a removed blob is repaired there.
+   */
+  repairedDamage?: readonly BlobDamage[];
+  /** Opens a store over the same storage whose entries expire after `ttlMs`; skips the test without it. */
+  openStoreWithTtl?(ttlMs: number): Promise<CacheStore>;
   /** Opens a second store over the same storage, to check concurrent writers. Defaults to `store`. */
   openSecondStore?(): Promise<CacheStore>;
   cleanup(): Promise<void>;
@@ -32,6 +41,16 @@ function detects(harness: CacheStoreHarness, damage: BlobDamage): boolean {
   return (
     harness.damageBlob !== undefined &&
     (harness.detectedDamage ?? ['truncate', 'flip-byte', 'remove']).includes(damage)
+  );
+}
+
+function repairs(harness: CacheStoreHarness, damage: BlobDamage): boolean {
+  return (
+    detects(harness, damage) &&
+    (
+      harness.repairedDamage ??
+      harness.detectedDamage ?? ['truncate', 'flip-byte', 'remove']
+    ).includes(damage)
   );
 }
 
@@ -306,8 +325,20 @@ export function describeCacheStoreConformance(
             expect(lookup.message).toContain(record.descriptor.digest);
         });
 
-        it('is repaired by the next put', async (context) => {
+        it('reads as a miss after it was reported', async (context) => {
           if (!detects(harness, damage)) context.skip();
+          const record = await store.put(
+            'key-reported',
+            { stream: Readable.from([content(44, 4096)]) },
+            layer,
+          );
+          await harness.damageBlob!(record.descriptor.digest, damage);
+          expect((await store.get('key-reported')).status).toBe('corrupt');
+          expect(await store.get('key-reported')).toEqual({ status: 'miss' });
+        });
+
+        it('is repaired by the next put', async (context) => {
+          if (!repairs(harness, damage)) context.skip();
           const bytes = content(41, 4096);
           const record = await store.put('key-repair', { stream: Readable.from([bytes]) }, layer);
           await harness.damageBlob!(record.descriptor.digest, damage);
@@ -318,6 +349,104 @@ export function describeCacheStoreConformance(
         });
       },
     );
+
+    it('lists the records of a slot, newest first', async (context) => {
+      if (store.listSlot === undefined) context.skip();
+      const base: CacheKeyInputs = {
+        parentKey: sha256Digest('parent'),
+        instruction: 'RUN make',
+        buildArgs: { TOKEN: 'secret-value', MODE: 'debug' },
+        env: ['PATH=/bin'],
+        platform: 'linux/amd64',
+      };
+      const older = { ...base, buildArgs: { ...base.buildArgs, MODE: 'release' } };
+      const other = { ...base, parentKey: sha256Digest('other parent') };
+      await store.put(
+        'key-older',
+        { stream: Readable.from([content(50, 100)]) },
+        {
+          ...layer,
+          inputs: older,
+        },
+      );
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, 5));
+      const newer = { ...base, instruction: 'RUN make all', env: ['PATH=/usr/bin'] };
+      await store.put(
+        'key-newer',
+        { stream: Readable.from([content(51, 100)]) },
+        {
+          ...layer,
+          inputs: newer,
+        },
+      );
+      await store.put(
+        'key-other',
+        { stream: Readable.from([content(52, 100)]) },
+        {
+          ...layer,
+          inputs: other,
+        },
+      );
+      await store.flush?.();
+
+      const records = await store.listSlot!(cacheSlotOf(base));
+      expect(records.map((record) => record.key)).toEqual(['key-newer', 'key-older']);
+      expect(records[0]!.slot).toBe(cacheSlotOf(base));
+      expect(records[0]!.inputs?.instruction).toBe('RUN make all');
+      expect(records[0]!.inputs?.buildArgs.TOKEN).toBe(sha256Digest('secret-value'));
+      expect(JSON.stringify(records)).not.toContain('secret-value');
+      expect(await store.listSlot!(cacheSlotOf(other))).toHaveLength(1);
+      expect(await store.listSlot!(sha256Digest('empty slot'))).toEqual([]);
+      expect(await store.listSlot!(cacheSlotOf(base), { limit: 1 })).toHaveLength(1);
+
+      const nearest = findNearestRecord(records, base);
+      expect(nearest?.record.key).toBe('key-older');
+      expect(nearest?.differences).toEqual([{ field: 'args.MODE', change: 'changed' }]);
+    });
+
+    it('leaves a deleted key out of its slot', async (context) => {
+      if (store.listSlot === undefined) context.skip();
+      const inputs: CacheKeyInputs = {
+        parentKey: 'scratch',
+        instruction: 'COPY a /a',
+        platform: 'linux/arm64',
+      };
+      await store.put(
+        'key-listed',
+        { stream: Readable.from([content(53, 10)]) },
+        {
+          ...layer,
+          inputs,
+        },
+      );
+      await store.flush?.();
+      expect(await store.delete('key-listed')).toBe(true);
+      expect(await store.listSlot!(cacheSlotOf(inputs))).toEqual([]);
+    });
+
+    it('reports background writes on flush', async (context) => {
+      if (store.flush === undefined) context.skip();
+      await store.put('key-flush', { stream: Readable.from([content(54, 1000)]) }, layer);
+      expect(await store.flush!()).toEqual({ written: 1, failed: [] });
+      expect(await store.flush!()).toEqual({ written: 0, failed: [] });
+      expectHit(await store.get('key-flush'));
+    });
+
+    it('misses an entry older than its time to live', async (context) => {
+      if (harness.openStoreWithTtl === undefined) context.skip();
+      await store.put('key-ttl', { stream: Readable.from([content(55, 100)]) }, layer);
+      await store.flush?.();
+      await new Promise((resolveDelay) => setTimeout(resolveDelay, 20));
+      const expiring = await harness.openStoreWithTtl!(10);
+      const fresh = await harness.openStoreWithTtl!(60 * 60 * 1000);
+      try {
+        expect(await expiring.get('key-ttl')).toEqual({ status: 'miss', reason: 'expired' });
+        expectHit(await fresh.get('key-ttl'));
+      } finally {
+        await expiring.close?.();
+        await fresh.close?.();
+      }
+    });
 
     it('stops reading when the consumer destroys the stream', async () => {
       await store.put('key-destroy', { stream: Readable.from([content(43, 1 << 20)]) }, layer);

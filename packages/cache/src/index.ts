@@ -5,12 +5,14 @@ export type {
   CacheBlobSource,
   CacheCorrupt,
   CacheCorruption,
+  CacheFlushResult,
   CacheHit,
   CacheLookup,
   CacheMiss,
   CachePutOptions,
   CacheRecord,
   CacheStore,
+  ListSlotOptions,
 } from './store.js';
 export { CacheError } from './errors.js';
 export type { CacheErrorCode, CacheErrorOptions } from './errors.js';
@@ -18,3 +20,10 @@ export { CACHE_KEY_FORMAT, canonicalCacheKeyJson, computeCacheKey } from './cach
 export type { CacheKeyInputs, CacheKeySource } from './cache-key.js';
 export { diffCacheKeyInputs } from './cache-key-diff.js';
 export type { CacheKeyDifference } from './cache-key-diff.js';
+export {
+  CACHE_SLOT_FORMAT,
+  cacheSlotOf,
+  findNearestRecord,
+  redactCacheKeyInputs,
+} from './key-slot.js';
+export type { NearestCacheRecord, StoredKeyInputs } from './key-slot.js';

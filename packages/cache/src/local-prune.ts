@@ -1,5 +1,5 @@
 import { readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { isValidDigest } from '@kiln/oci-spec';
 
 export interface PruneOptions {
@@ -118,6 +118,14 @@ export async function pruneLocalDirectory(
     await unlink(blob.path).catch(() => undefined);
     result.removedBlobs += 1;
     result.freedBytes += blob.size;
+  }
+
+  // A slot entry is named after the sha256 of its key, like the record file it points to.
+  for (const path of await listFiles(join(root, 'slots'))) {
+    const hex = basename(path);
+    const recordPath = join(root, 'keys', hex.slice(0, 2), `${hex}.json`);
+    if ((await stat(recordPath).catch(() => undefined)) === undefined)
+      await unlink(path).catch(() => undefined);
   }
 
   for (const path of await listFiles(join(root, 'tmp'))) {

@@ -40,6 +40,7 @@ async function localHarness(verify: 'digest' | 'size') {
     // Size checks cannot see a flipped byte until the stream ends.
     detectedDamage: verify === 'digest' ? undefined : (['truncate', 'remove'] as const),
     openSecondStore: async () => new LocalDirectoryStore(root, { verify }),
+    openStoreWithTtl: async (ttlMs: number) => new LocalDirectoryStore(root, { verify, ttlMs }),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }

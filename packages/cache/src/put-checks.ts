@@ -1,6 +1,8 @@
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
+  createDigestStream,
   DescriptorSchema,
   type DigestAlgorithm,
   DigestMismatchError,
@@ -8,6 +10,8 @@ import {
   parseDigest,
   SizeMismatchError,
 } from '@kiln/oci-spec';
+import { streamToTemporaryFile } from './atomic-file.js';
+import { storeFailed } from './blob-file.js';
 import { CacheError } from './errors.js';
 import type { CacheBlobSource, CachePutOptions } from './store.js';
 
@@ -53,4 +57,53 @@ export function checkPutOptions(key: string, options: CachePutOptions): DigestAl
   if (!probe.success)
     throw invalidEntry(key, `invalid media type ${JSON.stringify(options.mediaType)}`);
   return options.digest === undefined ? 'sha256' : parseDigest(options.digest).algorithm;
+}
+
+/** A blob written to a temporary file by `spoolBlob`, with its digest and size. */
+export interface SpooledBlob {
+  temporary: string;
+  digest: string;
+  size: number;
+}
+
+/**
+ * Checks the put options and streams the source into a temporary file in `tmpDirectory`,
+ * hashing it on the way. Throws `DIGEST_MISMATCH` or `SIZE_MISMATCH` (removing the file) when
+ * the content differs from the expected digest or size; the caller renames or removes the file.
+ */
+export async function spoolBlob(
+  key: string,
+  source: CacheBlobSource,
+  options: CachePutOptions,
+  tmpDirectory: string,
+  storeName: string,
+): Promise<SpooledBlob> {
+  if (key === '') {
+    throw new CacheError('INVALID_KEY_INPUT', 'cache put rejected: the key is empty', {
+      hint: 'Compute the key with computeCacheKey.',
+    });
+  }
+  const algorithm = checkPutOptions(key, options);
+  const digestStream = createDigestStream(algorithm);
+  const input = await openSource(source);
+
+  let temporary: string;
+  try {
+    temporary = await streamToTemporaryFile(input, [digestStream], tmpDirectory);
+  } catch (error) {
+    throw storeFailed(storeName, `writing the blob for key ${key}`, error);
+  }
+
+  const digest = digestStream.digest();
+  const size = digestStream.size;
+  const mismatch = findMismatch(options, digest, size);
+  if (mismatch !== undefined) {
+    await rm(temporary, { force: true });
+    const code = mismatch instanceof SizeMismatchError ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH';
+    throw new CacheError(code, `cache put for key ${key} rejected: ${mismatch.message}`, {
+      hint: 'The blob changed or was truncated while it was stored; produce it again.',
+      cause: mismatch,
+    });
+  }
+  return { temporary, digest, size };
 }

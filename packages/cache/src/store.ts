@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '@kiln/oci-spec';
+import type { CacheKeyInputs } from './cache-key.js';
+import type { StoredKeyInputs } from './key-slot.js';
 
 /** Entry a cache key maps to: one blob (usually a layer) and the facts needed to reuse it. */
 export interface CacheRecord {
@@ -13,6 +15,10 @@ export interface CacheRecord {
   createdAt: string;
   /** Free-form string metadata, such as the instruction that produced the layer. */
   annotations?: Record<string, string>;
+  /** Slot of the step (see `cacheSlotOf`), for listing the records that can explain a miss. */
+  slot?: string;
+  /** The key inputs with secret-bearing values replaced by digests (see `redactCacheKeyInputs`). */
+  inputs?: StoredKeyInputs;
 }
 
 /** Kind of damage that makes a stored entry unusable; every kind is treated as a miss. */
@@ -34,6 +40,8 @@ export interface CacheHit {
 
 export interface CacheMiss {
   status: 'miss';
+  /** Set when an entry exists but is older than the store's time to live. */
+  reason?: 'expired';
 }
 
 /** An entry exists but is unusable; the caller treats it as a miss and may report it once. */
@@ -60,6 +68,28 @@ export interface CachePutOptions {
   size?: number;
   diffId?: string;
   annotations?: Record<string, string>;
+  /**
+   * Inputs the key was computed from; the store keeps only their redacted form, to explain later
+   * misses. The slot defaults to `cacheSlotOf(inputs)`.
+   */
+  inputs?: CacheKeyInputs;
+  /** Slot of the step; overrides the one derived from `inputs`. */
+  slot?: string;
+  /** Repositories (`registry/name`) that may already hold the blob, for a registry store to mount from. */
+  mountFrom?: string[];
+}
+
+export interface ListSlotOptions {
+  /** Most records to return, newest first. Default 20. */
+  limit?: number;
+}
+
+/** Outcome of the background uploads of a store that writes asynchronously. */
+export interface CacheFlushResult {
+  /** Entries written since the previous flush. */
+  written: number;
+  /** Entries that could not be written, with the error of each. */
+  failed: Array<{ key: string; error: Error }>;
 }
 
 /**
@@ -75,6 +105,16 @@ export interface CacheStore {
   put(key: string, source: CacheBlobSource, options: CachePutOptions): Promise<CacheRecord>;
   /** Removes the record for `key`; returns false when there was none. Blobs may stay until pruned. */
   delete(key: string): Promise<boolean>;
+  /**
+   * Lists the records stored for a slot, newest first, to find the nearest entry for a miss
+   * (`findNearestRecord`). Stores that cannot list leave it out.
+   */
+  listSlot?(slot: string, options?: ListSlotOptions): Promise<CacheRecord[]>;
+  /**
+   * Waits for background writes started by `put` and reports their outcome. Stores that write
+   * synchronously leave it out. The engine calls it once at the end of a build.
+   */
+  flush?(): Promise<CacheFlushResult>;
   /** Releases connections or background uploads; the engine calls it once after the build. */
   close?(): Promise<void>;
 }
