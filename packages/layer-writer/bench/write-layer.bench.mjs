@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,9 @@ async function main() {
   const out = path.join(base, 'kiln-bench-out');
   await mkdir(out, { recursive: true });
   const files = await ensureTree(tree, size);
+  const loadBefore = loadavg()
+    .map((load) => load.toFixed(1))
+    .join(' ');
 
   // Warm the page cache so that every variant reads files from memory.
   const tarBytes = Number(
@@ -63,9 +66,12 @@ async function main() {
   const lines = [
     `Tree: ${(size / MiB).toFixed(0)} MiB of file data in ${files} files, tar stream ${(tarBytes / MiB).toFixed(0)} MiB.`,
     `Machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Node ${process.version}.`,
+    `Load average before and after: ${loadBefore} / ${loadavg()
+      .map((load) => load.toFixed(1))
+      .join(' ')}.`,
     '',
-    '| pipeline | seconds | MiB/s of tar | output MiB | output/tar | peak RSS MiB | vs tar \\| gzip -6 | vs pigz -p 2 (same level) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| pipeline | wall s | CPU s | MiB/s of tar | MiB per CPU-s | output MiB | output/tar | peak RSS MiB | vs tar \\| gzip -6 | vs pigz -p 2 (same level) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const result of results) {
     const level = result.name.includes('-1') ? '1' : '6';
@@ -73,25 +79,29 @@ async function main() {
     const pigz = byName[`tar | pigz -${level} -p 2`];
     const compressed = result.name.includes('gzip') || result.name.includes('pigz');
     lines.push(
-      `| ${result.name.replaceAll('|', '\\|')} | ${result.seconds.toFixed(2)} | ${mbps(result).toFixed(0)} | ${(result.output / MiB).toFixed(1)} | ${(result.output / result.input).toFixed(3)} | ${(result.maxRssKiB / 1024).toFixed(0)} | ${compressed ? `${(mbps(result) / mbps(gnu)).toFixed(2)}x` : ''} | ${compressed ? `${(mbps(result) / mbps(pigz)).toFixed(2)}x` : ''} |`,
+      `| ${result.name.replaceAll('|', '\\|')} | ${result.seconds.toFixed(2)} | ${result.cpuSeconds.toFixed(2)} | ${mbps(result).toFixed(0)} | ${(result.input / MiB / result.cpuSeconds).toFixed(0)} | ${(result.output / MiB).toFixed(1)} | ${(result.output / result.input).toFixed(3)} | ${(result.maxRssKiB / 1024).toFixed(0)} | ${compressed ? `${(mbps(result) / mbps(gnu)).toFixed(2)}x` : ''} | ${compressed ? `${(mbps(result) / mbps(pigz)).toFixed(2)}x` : ''} |`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   await rm(out, { recursive: true, force: true });
 }
 
-/** Times a shell pipeline with /usr/bin/time, whose %M is the largest RSS among the processes. */
+/**
+ * Times a shell pipeline with /usr/bin/time: %M is the largest RSS among its processes, and
+ * %U and %S add up the CPU time of all of them.
+ */
 function timeShell(command) {
   const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', command], {
+  const result = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'sh', '-c', command], {
     encoding: 'utf8',
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`);
-  const maxRssKiB = Number(result.stderr.trim().split('\n').pop());
+  const [maxRssKiB, user, system] = result.stderr.trim().split('\n').pop().split(' ').map(Number);
   const outputFile = command.split('> ').pop().trim();
   return {
     seconds,
+    cpuSeconds: user + system,
     maxRssKiB,
     output: Number(execFileSync('stat', ['-c', '%s', outputFile]).toString()),
   };
@@ -119,9 +129,12 @@ async function runKiln(compression, level, tree, destination) {
     compression === 'none' ? { compression } : { compression, level },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // cpuUsage covers every thread of the process, libuv's thread pool and its deflate jobs included.
+  const cpu = process.cpuUsage();
   process.stdout.write(
     JSON.stringify({
       seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       input: layer.uncompressedSize,
       output: layer.size,
       maxRssKiB: process.resourceUsage().maxRSS,

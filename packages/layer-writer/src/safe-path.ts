@@ -45,6 +45,8 @@ export function cleanEntryName(name: string, what = 'tar entry'): string[] {
  * met on the way is followed, an absolute target restarts at `root`, and `..` stops at `root`.
  * Returns the host path of the directory, which has no symlink in it below `root`.
  * Missing directories are created (mode 0755) when `create` is set.
+ * NOTE: this assumes nothing else changes the root filesystem while a layer is applied, because
+ * a concurrent writer could swap a checked directory for a symlink before it is used.
  */
 export class RootResolver {
   private readonly cache = new Map<string, string>();

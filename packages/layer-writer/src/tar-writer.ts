@@ -140,12 +140,13 @@ async function inspect(
 /** Returns the tar name of a change: the path itself, `DIR/.wh.NAME` or `DIR/.wh..wh..opq`. */
 function entryName(entry: ChangeSetEntry): string {
   const clean = normalizeEntryPath(entry.path);
-  if (entry.kind === 'add') return clean;
   if (entry.kind === 'opaque') return clean === '' ? '.wh..wh..opq' : `${clean}/.wh..wh..opq`;
-  if (clean === '')
-    throw new LayerError('INVALID_PATH', 'cannot delete the root directory', {
-      hint: 'Use an opaque entry for the root instead.',
+  if (clean === '') {
+    throw new LayerError('INVALID_PATH', `cannot ${entry.kind} the root directory itself`, {
+      hint: 'Layers hold entries below the root; use an opaque entry to hide everything below it.',
     });
+  }
+  if (entry.kind === 'add') return clean;
   const slash = clean.lastIndexOf('/');
   return slash === -1 ? `.wh.${clean}` : `${clean.slice(0, slash)}/.wh.${clean.slice(slash + 1)}`;
 }

@@ -247,6 +247,14 @@ describe('writeLayer options', () => {
     ]);
   });
 
+  it('rejects adding the root itself', async () => {
+    await expect(
+      writeLayer({ root: work, entries: [{ path: '', kind: 'add' }] }, path.join(work, 'x')),
+    ).rejects.toMatchObject({
+      code: 'INVALID_PATH',
+    });
+  });
+
   it('rejects a path that climbs out of the root', async () => {
     await expect(
       writeLayer(
