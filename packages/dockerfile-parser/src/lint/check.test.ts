@@ -104,6 +104,11 @@ describe('lint rules', () => {
       rulesOf('# check=skip=JSONArgsRecommended\nFROM alpine\nCMD echo\nMAINTAINER me\n'),
     ).toEqual(['4:MaintainerDeprecated']);
     expect(rulesOf('# check=skip=all\nFROM alpine\nCMD echo\n')).toEqual([]);
+    expect(
+      parseDockerfile('# check=skip=MaintainerDeprecated;error=true\nFROM alpine\n')
+        .warningsAreErrors,
+    ).toBe(true);
+    expect(parseDockerfile('FROM alpine\n').warningsAreErrors).toBe(false);
   });
 
   it('carries description and URL from the rule data', () => {

@@ -6,6 +6,7 @@ import type { ArgInstruction, FromInstruction, Instruction } from '../instructio
 import { ShellExpansionError } from '../shell/errors.js';
 import { processWord } from '../shell/lexer.js';
 import { lintDockerfile } from '../lint/check.js';
+import { parseCheckDirective } from '../lint/check-directive.js';
 import { defaultPlatform, platformArgs } from './platform-args.js';
 import type { ParsedDockerfile, ParseOptions, Stage } from './types.js';
 import { resolveBuildOrder, resolveDependencies } from './graph.js';
@@ -176,6 +177,7 @@ function parseUnchecked(text: string, options: ParseOptions, file: string): Pars
     target: targetStage,
     buildOrder,
     warnings: [],
+    warningsAreErrors: parseCheckDirective(ast.directives).error,
     ast: ast.root,
   };
   parsed.warnings = lintDockerfile(parsed, ast.warnings, { file, buildArgs });

@@ -60,6 +60,11 @@ export interface ParsedDockerfile {
   /** Stage indexes the target needs, dependencies first, the target last. */
   buildOrder: number[];
   warnings: LintWarning[];
+  /**
+   * True when `# check=error=true` asks for lint warnings to fail the build; callers decide,
+   * because `parseDockerfile` returns warnings and never throws for them.
+   */
+  warningsAreErrors: boolean;
   /** The low-level tree, for dumping. */
   ast: Node;
 }
