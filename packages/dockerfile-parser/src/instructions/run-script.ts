@@ -21,9 +21,9 @@ function isWholeCommandHeredoc(command: string, name: string): boolean {
 }
 
 /**
- * Builds the command a RUN runs, heredocs included, as BuildKit does: `RUN <<EOF` alone runs
- * the body (directly when it starts with `#!`, else through the shell); otherwise the bodies
- * and delimiters are appended to the command so the shell reads them as here-documents.
+ * Builds the command a RUN runs, heredocs included, as BuildKit does. `RUN <<EOF` alone runs
+ * the body: directly when it starts with `#!`, else through the shell. Otherwise the bodies
+ * and delimiters are appended to the command, so the shell reads them as here-documents.
  */
 export function runCommand(run: RunInstruction): RunCommand {
   if (run.command.form === 'exec') return { kind: 'exec', args: run.command.args };
