@@ -46,7 +46,7 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
       return info ? `[stage ${event.name ?? event.stage}] FROM ${event.base}` : undefined;
     case 'base-resolved':
       return info
-        ? `Resolved ${event.reference} to ${event.digest} (${event.layers} layers)`
+        ? `Resolved ${event.reference} to ${event.digest} (${event.layers} layer${event.layers === 1 ? '' : 's'})`
         : undefined;
     case 'blob-download':
       return debug

@@ -3,6 +3,7 @@ import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parseImageConfig, parseImageManifest } from '@kiln/oci-spec';
 import type { ImageConfig } from '@kiln/oci-spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from './build.js';
@@ -74,6 +75,7 @@ async function layerListing(layout: string, result: BuildResult, index: number):
 
 describe('build config fields', () => {
   let config: ImageConfig;
+  let manifestBytes: Uint8Array;
 
   beforeAll(async () => {
     const context = await makeContext({
@@ -94,7 +96,9 @@ describe('build config fields', () => {
         'MAINTAINER someone@example.com',
       ].join('\n'),
     });
-    ({ config } = (await buildContext(context, { buildArgs: { VERSION: '2.0' } })).result);
+    ({ config, manifestBytes } = (
+      await buildContext(context, { buildArgs: { VERSION: '2.0' } })
+    ).result);
   });
 
   it('sets Env in order with expansion', () => {
@@ -126,6 +130,13 @@ describe('build config fields', () => {
   it('keeps a CMD set in the same stage as ENTRYPOINT', () => {
     expect(config.config?.Cmd).toEqual(['/bin/bash', '-c', 'echo hello']);
     expect(config.config?.Entrypoint).toEqual(['/app/bin/run']);
+  });
+
+  it('produces a config and manifest that oci-spec accepts', () => {
+    expect(parseImageConfig(JSON.stringify(config)).config?.User).toBe('1000:1000');
+    expect(parseImageManifest(manifestBytes).config.mediaType).toBe(
+      'application/vnd.oci.image.config.v1+json',
+    );
   });
 
   it('writes one empty-layer history entry per instruction', () => {
@@ -363,6 +374,19 @@ describe('build RUN', () => {
 });
 
 describe('build warnings', () => {
+  it('warns about build args no ARG declared', async () => {
+    const context = await makeContext({
+      Dockerfile: 'ARG GLOBAL\nFROM scratch\nARG LOCAL\nCMD ["x"]\n',
+    });
+    const events: BuildEvent[] = [];
+    await buildContext(context, {
+      events,
+      buildArgs: { GLOBAL: '1', LOCAL: '2', EXTRA: '3', HTTP_PROXY: 'p' },
+    });
+    const messages = events.flatMap((event) => (event.type === 'warning' ? [event.message] : []));
+    expect(messages).toContain('Build args not consumed by any ARG: EXTRA');
+  });
+
   it('emits lint warnings as events', async () => {
     const context = await makeContext({ Dockerfile: 'FROM scratch as base\nCMD ["x"]\n' });
     const events: BuildEvent[] = [];

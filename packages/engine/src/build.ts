@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DockerfileParseError, parseDockerfile } from '@kiln/dockerfile-parser';
+import { DockerfileParseError, PROXY_ARGS, parseDockerfile } from '@kiln/dockerfile-parser';
 import type { ParsedDockerfile, Stage } from '@kiln/dockerfile-parser';
 import { hostPlatform, normalizePlatform, parsePlatform } from '@kiln/oci-spec';
 import type { Platform } from '@kiln/oci-spec';
@@ -52,6 +52,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       argDefaults: { ...parsed.platformArgs, ...parsed.metaArgValues },
       stages: new Map(),
       layerSources: new Map(),
+      declaredArgs: new Set(
+        parsed.metaArgs.flatMap((instruction) => instruction.args.map((arg) => arg.name)),
+      ),
       signal: options.signal,
       stageNames: new Map(
         parsed.stages.flatMap((s) =>
@@ -97,6 +100,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       };
     }
     if (options.signal?.aborted) throw cancelledError(options.signal.reason);
+    warnUnusedBuildArgs(services, emit);
     const image = last.image.assemble();
     emit({
       type: 'image-assembled',
@@ -201,6 +205,20 @@ async function buildStage(
   const run = createStageRun(stage, rootfs, image, services.buildArgs);
   await runStageInstructions(stage, run, services, parsed.escapeToken);
   return run;
+}
+
+/** Warns about build args that no ARG of the built stages declared, as Docker does; proxy args are exempt. */
+function warnUnusedBuildArgs(services: BuildServices, emit: (event: BuildEvent) => void): void {
+  const unused = Object.keys(services.buildArgs).filter(
+    (name) => !services.declaredArgs.has(name) && !PROXY_ARGS.includes(name),
+  );
+  if (unused.length === 0) return;
+  emit({
+    type: 'warning',
+    message: `Build args not consumed by any ARG: ${unused.sort().join(', ')}`,
+    file: undefined,
+    line: undefined,
+  });
 }
 
 /** Hosts that `registryMap` sends `registry` to; `docker.io` also matches `index.docker.io`. */

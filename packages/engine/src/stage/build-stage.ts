@@ -136,6 +136,7 @@ async function runInstruction(
 /** Records ARG declarations: a build arg wins, then the declared default, then a global or platform arg. */
 function declareArgs(run: StageRun, instruction: ArgInstruction, services: BuildServices): void {
   for (const { name, value } of instruction.args) {
+    services.declaredArgs.add(name);
     run.args.set(name, services.buildArgs[name] ?? value ?? services.argDefaults[name]);
   }
 }

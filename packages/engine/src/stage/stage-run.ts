@@ -32,6 +32,8 @@ export interface BuildServices {
   buildArgs: Readonly<Record<string, string>>;
   /** Values an ARG without a default takes when no build arg sets it: global ARGs and platform args. */
   argDefaults: Readonly<Record<string, string | undefined>>;
+  /** Names of the ARGs that the built stages declared, to warn about unused build args. */
+  declaredArgs: Set<string>;
   /** Finished stages by index, for COPY --from. */
   stages: Map<number, StageRun>;
   /** Repositories (`registry/repository`) that hold each base layer, so a push can mount instead of upload. */
