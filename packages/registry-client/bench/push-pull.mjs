@@ -18,7 +18,7 @@ import {
 const totalMiB = Number(process.env.KILN_BENCH_MB ?? 256);
 const layerCount = Number(process.env.KILN_BENCH_LAYERS ?? 4);
 const runs = Number(process.env.KILN_BENCH_RUNS ?? 2);
-const here = dirname(fileURLToPath(import.meta.url));
+const benchDir = dirname(fileURLToPath(import.meta.url));
 
 /** Runs a command under GNU time and returns its wall seconds and peak RSS in MiB. */
 function measure(command, args) {
@@ -49,7 +49,13 @@ async function runOnce(layoutDir, tag) {
     try {
       const pushed =
         tool === 'kiln'
-          ? await measure('node', [join(here, 'kiln-op.mjs'), 'push', layoutDir, tag, reference])
+          ? await measure('node', [
+              join(benchDir, 'kiln-op.mjs'),
+              'push',
+              layoutDir,
+              tag,
+              reference,
+            ])
           : await measure('skopeo', [
               'copy',
               '-q',
@@ -61,7 +67,7 @@ async function runOnce(layoutDir, tag) {
       const pulled =
         tool === 'kiln'
           ? await measure('node', [
-              join(here, 'kiln-op.mjs'),
+              join(benchDir, 'kiln-op.mjs'),
               'pull',
               reference,
               join(pullDir, 'oci'),
