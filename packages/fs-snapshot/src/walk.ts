@@ -19,8 +19,8 @@ export function walkTree(
   ignore: IgnoreList,
   racySinceNs: bigint,
 ): Map<string, FileRecord> {
-  // NOTE: names are decoded as UTF-8, so a name that is not valid UTF-8 is recorded altered and
-  // then fails to stat. Such names are rare in images but are not supported here.
+  // NOTE: names are decoded as UTF-8, so a name that is not valid UTF-8 comes back altered, fails
+  // lstat with ENOENT and is skipped: changes to such paths are never reported.
   const records = new Map<string, FileRecord>();
   const base = root.endsWith('/') ? root.slice(0, -1) : root;
   // Each pending directory is stored as its relative path ('' for the root).
