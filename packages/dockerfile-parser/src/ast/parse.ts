@@ -119,14 +119,19 @@ export function parseAst(text: string): AstResult {
     }
 
     const context: LineContext = { escapeToken: directives.escapeToken };
-    const node = withLines(() => nodeFromLine(logical, context), startLine, cursor.line);
+    const where: SourceLocation = {
+      startLine,
+      endLine: cursor.line,
+      column: trimmed.length - stripped.length + 1,
+    };
+    const node = withLocation(() => nodeFromLine(logical, context), where);
     if (canContainHeredoc(node) && logical.includes('<<')) {
-      const headers = withLines(() => heredocsFromLine(logical), startLine, cursor.line);
+      const headers = withLocation(() => heredocsFromLine(logical), where);
       node.heredocs = headers.map((header) => readHeredocBody(cursor, header, startLine));
     }
     node.startLine = startLine;
     node.endLine = cursor.line;
-    node.startColumn = trimmed.length - stripped.length + 1;
+    node.startColumn = where.column ?? 1;
     node.prevComment = comments;
     instructions.push(node);
     comments = [];
@@ -156,18 +161,18 @@ function continuationRegex(escapeToken: string): RegExp {
   return CONTINUATION[escapeToken] as RegExp;
 }
 
-function withLines<T>(run: () => T, startLine: number, endLine: number): T {
+function withLocation<T>(run: () => T, location: SourceLocation): T {
   try {
     return run();
   } catch (error) {
     if (error instanceof DockerfileParseError) {
-      throw error.location === undefined ? error.locate({ startLine, endLine }) : error;
+      throw error.location === undefined ? error.locate(location) : error;
     }
     if (error instanceof ShellExpansionError) {
       throw new DockerfileParseError(error.message, {
         code: 'DOCKERFILE_SYNTAX',
         hint: 'Check the quotes and the heredoc delimiter on this line.',
-        location: { startLine, endLine },
+        location,
         cause: error,
       });
     }

@@ -190,9 +190,16 @@ describe('parseDockerfile graph and target', () => {
     }
     const error = caught as DockerfileParseError;
     expect(error.message).toBe('Dockerfile:3: ENV must have two arguments');
-    expect(error.location).toEqual({ file: 'Dockerfile', startLine: 3, endLine: 3 });
+    expect(error.location).toEqual({ file: 'Dockerfile', startLine: 3, endLine: 3, column: 1 });
     expect(error.snippet).toBe(
-      ['    1 | FROM a', '    2 | RUN a', '>>> 3 | ENV X', '    4 | RUN b', '    5 | '].join('\n'),
+      [
+        '    1 | FROM a',
+        '    2 | RUN a',
+        '>>> 3 | ENV X',
+        '      | ^',
+        '    4 | RUN b',
+        '    5 | ',
+      ].join('\n'),
     );
   });
 
