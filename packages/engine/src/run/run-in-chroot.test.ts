@@ -105,6 +105,14 @@ describe('runInChroot', () => {
     expect(await readdir(path.join(rootfs, 'proc'))).toEqual([]);
   });
 
+  it('adds missing mount points only while running', async () => {
+    await rm(path.join(rootfs, 'sys'), { recursive: true });
+    const result = await run(['sh', '-c', 'ls /sys/kernel >/dev/null && echo ok']);
+    expect(result.lines).toEqual(['ok']);
+    await expect(lstat(path.join(rootfs, 'sys'))).rejects.toThrow();
+    await mkdir(path.join(rootfs, 'sys'));
+  });
+
   it('keeps /sys read-only', async () => {
     const result = await run(['touch', '/sys/kiln-test']);
     expect(result.exitCode).not.toBe(0);

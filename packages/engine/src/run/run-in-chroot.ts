@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError, cancelledError } from '../errors.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
@@ -41,18 +41,27 @@ const NETWORK_FILES = ['/etc/resolv.conf', '/etc/hosts'];
 /**
  * Runs `argv` in a chroot of `rootfs` with /proc, a minimal /dev, a read-only /sys and copies of the
  * host's resolv.conf and hosts, all mounted in a private mount namespace that dies with the command.
- * The working directory is created if missing, as Docker does. Empty placeholder files that the
- * network files need as mount points are removed afterwards.
+ * The working directory is created if missing, as Docker does. Mount points missing from the image
+ * are created as empty placeholders and removed afterwards.
  */
 export async function runInChroot(options: RunInChrootOptions): Promise<RunInChrootResult> {
   const { rootfs, identity } = options;
   const mounts: SandboxMount[] = [];
+  const placeholderDirs: string[] = [];
   for (const [kind, target] of [
     ['proc', '/proc'],
     ['dev', '/dev'],
     ['sys', '/sys'],
   ] as const) {
-    if (await isRealDirectory(path.join(rootfs, target))) mounts.push({ kind, target });
+    const hostPath = path.join(rootfs, target);
+    const stats = await lstat(hostPath).catch(() => undefined);
+    if (stats === undefined) {
+      await mkdir(hostPath);
+      placeholderDirs.push(hostPath);
+    } else if (!stats.isDirectory()) {
+      continue; // A symlink could point the mount at a host path; run without this mount.
+    }
+    mounts.push({ kind, target });
   }
   const placeholders = await prepareNetworkFiles(rootfs, options.scratchDir, mounts);
 
@@ -72,9 +81,11 @@ export async function runInChroot(options: RunInChrootOptions): Promise<RunInChr
     });
     const result = await spawnAndWait(spec, options);
     await options.afterRun?.(result.exitCode);
-    return { ...result, placeholdersRemoved: placeholders.length > 0 };
+    return { ...result, placeholdersRemoved: placeholders.length + placeholderDirs.length > 0 };
   } finally {
     await Promise.all(placeholders.map((p) => rm(p, { force: true })));
+    // The mounts lived in the command's namespace, so these directories are empty again.
+    await Promise.all(placeholderDirs.map((p) => rmdir(p)));
   }
 }
 
