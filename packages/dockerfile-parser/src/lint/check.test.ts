@@ -73,6 +73,18 @@ describe('lint rules', () => {
     expect(rulesOf('FROM scratch\nENV A=1 B=$A\nENV C=$A\n')).toEqual(['2:UndefinedVar']);
   });
 
+  it('UndefinedVar with a known base image ENV', () => {
+    const text =
+      'FROM alpine:3.20 AS base\nENV PATH=/x:$PATH\nWORKDIR $HOME/$NOPE\nFROM base\nUSER $HOME\n';
+    const warnings = parseDockerfile(text, {
+      baseImageEnv: { 'alpine:3.20': ['PATH=/usr/bin', 'HOME=/root'] },
+    }).warnings;
+    expect(warnings.map((warning) => `${warning.location.startLine}:${warning.rule}`)).toEqual([
+      '3:UndefinedVar',
+    ]);
+    expect(warnings[0]?.message).toBe("Usage of undefined variable '$NOPE'");
+  });
+
   it('WorkdirRelativePath', () => {
     expect(rulesOf('FROM alpine\nWORKDIR app\nWORKDIR /app\nWORKDIR sub\n')).toEqual([
       '2:WorkdirRelativePath',

@@ -28,6 +28,7 @@ export class LintReporter {
 export interface LintContext {
   file: string;
   buildArgs: Readonly<Record<string, string>>;
+  baseImageEnv?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Runs every lint rule over a parsed Dockerfile, honouring the `# check=skip=...` directive. */
@@ -42,7 +43,7 @@ export function lintDockerfile(
   checkCasing(parsed, reporter);
   checkStageNames(parsed, reporter);
   checkFromArgs(parsed, reporter);
-  checkStageContents(parsed, reporter);
+  checkStageContents(parsed, reporter, context.baseImageEnv);
 
   const check = parseCheckDirective(parsed.directives);
   if (check.skipAll) return [];

@@ -100,12 +100,26 @@ export function checkFromArgs(parsed: ParsedDockerfile, reporter: LintReporter):
 // Names a stage can see without declaring them: the proxy args are passed to RUN implicitly.
 const IMPLICIT_NAMES = new Set(PROXY_ARGS);
 
-// Whether the stage's environment is fully known: it starts from scratch, directly or
-// through earlier stages. The ENV of an external base image is not known to the parser.
-function knownBase(parsed: ParsedDockerfile, stage: Stage): boolean {
+// The ENV of a base image as `KEY=value` strings, keyed by the image as FROM names it.
+type BaseImageEnv = Readonly<Record<string, readonly string[]>>;
+
+// Whether the stage's environment is fully known: it starts from scratch or from an image
+// whose ENV the caller supplied, directly or through earlier stages.
+function knownBase(parsed: ParsedDockerfile, stage: Stage, baseImageEnv: BaseImageEnv): boolean {
   if (stage.from.scratch) return true;
-  if (stage.from.stageRef === undefined) return false;
-  return knownBase(parsed, parsed.stages[stage.from.stageRef] as Stage);
+  if (stage.from.stageRef === undefined)
+    return ownValue(baseImageEnv, stage.from.image) !== undefined;
+  return knownBase(parsed, parsed.stages[stage.from.stageRef] as Stage, baseImageEnv);
+}
+
+function envFromList(list: readonly string[] | undefined): Record<string, string> {
+  const env = dictionary<string>();
+  for (const entry of list ?? []) {
+    const equals = entry.indexOf('=');
+    if (equals < 0) env[entry] = '';
+    else env[entry.slice(0, equals)] = entry.slice(equals + 1);
+  }
+  return env;
 }
 
 interface StageScope {
@@ -219,7 +233,11 @@ function checkSimpleRules(
 }
 
 /** Per-stage rules: JSON args, deprecated MAINTAINER, workdirs, variables, repeats, secrets. */
-export function checkStageContents(parsed: ParsedDockerfile, reporter: LintReporter): void {
+export function checkStageContents(
+  parsed: ParsedDockerfile,
+  reporter: LintReporter,
+  baseImageEnv: BaseImageEnv = {},
+): void {
   const scopes: StageScope[] = [];
   for (const instruction of parsed.metaArgs) {
     for (const arg of instruction.args) {
@@ -235,14 +253,16 @@ export function checkStageContents(parsed: ParsedDockerfile, reporter: LintRepor
 
   for (const stage of parsed.stages) {
     const parent = stage.from.stageRef === undefined ? undefined : scopes[stage.from.stageRef];
+    const baseEnv =
+      parent === undefined ? envFromList(ownValue(baseImageEnv, stage.from.image)) : undefined;
     const scope: StageScope = {
-      env: dictionary(parent?.env),
+      env: dictionary(parent?.env, baseEnv),
       absoluteWorkdir: parent?.absoluteWorkdir ?? false,
     };
     scopes[stage.index] = scope;
-    // NOTE: the ENV of external base images is unknown here, so UndefinedVar is checked only
-    // in stages built on scratch; other stages would report variables such as $PATH.
-    const checkUndefined = knownBase(parsed, stage);
+    // Without the base image's ENV, variables such as $PATH would be reported, so UndefinedVar
+    // is skipped in stages whose base environment is unknown.
+    const checkUndefined = knownBase(parsed, stage, baseImageEnv);
     const repeated = new Map<string, Instruction[]>();
 
     for (const instruction of stage.instructions) {

@@ -180,7 +180,11 @@ function parseUnchecked(text: string, options: ParseOptions, file: string): Pars
     warningsAreErrors: parseCheckDirective(ast.directives).error,
     ast: ast.root,
   };
-  parsed.warnings = lintDockerfile(parsed, ast.warnings, { file, buildArgs });
+  parsed.warnings = lintDockerfile(parsed, ast.warnings, {
+    file,
+    buildArgs,
+    baseImageEnv: options.baseImageEnv,
+  });
   return parsed;
 }
 

@@ -16,6 +16,12 @@ export interface ParseOptions {
   buildPlatform?: PlatformSpec;
   /** File name used in error messages and locations; `Dockerfile` by default. */
   fileName?: string;
+  /**
+   * The config `Env` (`KEY=value` strings) of base images, keyed by the image as FROM names
+   * it after expansion. UndefinedVar is checked only in stages whose base environment is
+   * known: scratch, an earlier stage, or an image listed here.
+   */
+  baseImageEnv?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A stage's base: an image reference, `scratch`, or an earlier stage. */
