@@ -145,6 +145,23 @@ describe.each(modes)('$mode snapshotter', ({ mode, runs }) => {
     expect(await describeTree(replica)).toEqual(await describeTree(snapshotter.rootfs));
   });
 
+  it.skipIf(!runs)('takes a new baseline on a second init()', async () => {
+    snapshotter = await createSnapshotter(root, {
+      mode,
+      workDir: join(dir, 'work'),
+      ignoreMounts: false,
+    });
+    await snapshotter.init();
+    await writeFile(join(snapshotter.rootfs, 'etc/copied'), 'written by COPY\n');
+    await snapshotter.init();
+    await writeFile(join(snapshotter.rootfs, 'opt/ran'), 'written by RUN\n');
+    const changes = await snapshotter.changes();
+    expect(changes.entries).toEqual([
+      { path: 'opt', kind: 'add' },
+      { path: 'opt/ran', kind: 'add' },
+    ]);
+  });
+
   it.skipIf(!runs)('reports one delete for a removed directory', async () => {
     snapshotter = await createSnapshotter(root, {
       mode,

@@ -9,7 +9,10 @@ export interface Snapshotter {
   readonly kind: 'overlay' | 'walk';
   readonly root: string;
   readonly rootfs: string;
-  /** Takes the baseline; call it once before the first step. */
+  /**
+   * Takes the baseline before the first step. Called again, it makes the current state the new
+   * baseline, for changes that reach the image another way (a COPY that knows what it wrote).
+   */
   init(): Promise<void>;
   /**
    * Returns what the steps since the last call changed and starts a new step. Write the layer

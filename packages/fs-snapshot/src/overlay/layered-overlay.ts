@@ -37,8 +37,16 @@ export class LayeredOverlaySnapshotter implements Snapshotter {
     return this.#mergedDir;
   }
 
-  /** Mounts the first overlay over `root`, which stays untouched from then on. */
+  /**
+   * Mounts the first overlay over `root`, which stays untouched from then on. Called again, it
+   * makes the current state the baseline: the step's upper directory becomes a lower one and
+   * its changes are not returned.
+   */
   async init(): Promise<void> {
+    if (this.#current !== undefined) {
+      await this.#advance();
+      return;
+    }
     await mkdir(this.#options.workDir, { recursive: true });
     this.#stackDir = await mkdtemp(join(this.#options.workDir, 'stack-'));
     this.#mergedDir = join(this.#stackDir, 'rootfs');
@@ -46,8 +54,15 @@ export class LayeredOverlaySnapshotter implements Snapshotter {
     await this.#mountNext();
   }
 
-  /** Returns the changes of the step since the last call, rooted at that step's upper directory. */
+  /**
+   * Returns the changes of the step since the last call, rooted at a read-only view of the
+   * step's result that stays mounted until the next `changes()`, `init()` or `release()`.
+   */
   async changes(): Promise<SnapshotChangeSet> {
+    return this.#advance();
+  }
+
+  async #advance(): Promise<SnapshotChangeSet> {
     const current = this.#current;
     if (current === undefined) throw notInitialized('changes()');
     await this.#committed?.release();

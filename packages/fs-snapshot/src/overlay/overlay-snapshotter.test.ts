@@ -147,6 +147,21 @@ describe.skipIf(!hasOverlay)('LayeredOverlaySnapshotter', () => {
     }
     expect(await readdir(join(dir, 'work'))).toEqual([]);
   });
+
+  it('makes the current state the baseline when init() is called again', async () => {
+    const snapshotter = new LayeredOverlaySnapshotter(lower, { workDir: join(dir, 'work') });
+    await snapshotter.init();
+    try {
+      await writeFile(join(snapshotter.rootfs, 'copied'), 'known to the caller');
+      await snapshotter.init();
+      await writeFile(join(snapshotter.rootfs, 'ran'), 'found by the snapshot');
+      const changes = await snapshotter.changes();
+      expect(changes.entries).toEqual([{ path: 'ran', kind: 'add' }]);
+      expect((await readdir(snapshotter.rootfs)).sort()).toEqual(['copied', 'etc', 'ran']);
+    } finally {
+      await snapshotter.release();
+    }
+  });
 });
 
 describe.skipIf(!isRoot)('createSnapshotter', () => {
