@@ -10,7 +10,7 @@ import { findFreePort, makeTempDir, probeStatus, removeTempDir, requireTool } fr
 export interface WebDavServer {
   /** `http://127.0.0.1:PORT`. */
   url: string;
-  /** Directory the server reads and writes; a PUT of `/a/b` writes `root/a/b`. */
+  /** Directory the server reads and writes; a PUT of `/a/b` writes `root/a/b`. Under `/read-only/` writes get 403. */
   root: string;
   /** nginx's access log, one line per request: `METHOD PATH STATUS`. */
   accessLogPath: string;
@@ -51,6 +51,10 @@ http {
     dav_methods PUT DELETE;
     create_full_put_path on;
     dav_access user:rw group:r all:r;
+    # A prefix where writes are forbidden, for tests of error statuses.
+    location /read-only/ {
+      limit_except GET HEAD { deny all; }
+    }
   }
 }
 `;
