@@ -191,6 +191,15 @@ describe('kiln build examples/hello', () => {
     expect(tarConfig.config.Cmd).toEqual(['cat', '/srv/greeting.txt', '/srv/run.txt']);
     const tarIndex = JSON.parse(await readFile(path.join(extracted, 'index.json'), 'utf8'));
     expect(tarIndex.manifests[0].digest).toBe(localDigest);
+
+    // skopeo reads the tarball through its docker-archive transport, independently of our parsing.
+    const archiveConfig = (await skopeoInspect(`docker-archive:${tarPath}`, {
+      config: true,
+    })) as InspectedConfig;
+    expect(archiveConfig.config.Cmd).toEqual(['cat', '/srv/greeting.txt', '/srv/run.txt']);
+    expect(archiveConfig.rootfs.diff_ids).toEqual(tarConfig.rootfs.diff_ids);
+    const layoutInspect = (await skopeoInspect(`oci:${layout}:1`)) as { Digest: string };
+    expect(layoutInspect.Digest).toBe(localDigest);
   });
 
   it('gives the same digest twice with --reproducible', async () => {
