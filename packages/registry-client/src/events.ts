@@ -29,4 +29,6 @@ export type RegistryEvent =
       delayMs: number;
       reason: string;
     }
-  | { type: 'fallback'; from: string; to: string; reason: string };
+  | { type: 'fallback'; from: string; to: string; reason: string }
+  /** The image has one platform, and it is not the requested one; it is used anyway. */
+  | { type: 'platform-mismatch'; reference: string; requested: string; actual: string };

@@ -79,6 +79,21 @@ describe('pull', () => {
     expect(sha256(resolved.configBytes)).toBe(resolved.configDescriptor.digest);
   });
 
+  it('warns about a single image of another platform', async () => {
+    const before = events.length;
+    const resolved = await client.resolveImage(
+      `${registry.host}/random/image:v1`,
+      parsePlatform('linux/arm64'),
+    );
+    expect(resolved.config.architecture).toBe('amd64');
+    expect(events.slice(before)).toContainEqual({
+      type: 'platform-mismatch',
+      reference: resolved.reference.toString(),
+      requested: 'linux/arm64/v8',
+      actual: 'linux/amd64',
+    });
+  });
+
   it('reads Docker schema 2 manifests', async () => {
     const result = await client.getManifest(`${registry.host}/docker/busybox:v2s2`);
     expect(result.mediaType).toBe(MediaType.DockerManifest);

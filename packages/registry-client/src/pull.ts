@@ -14,6 +14,7 @@ import {
   parseDigest,
   parseImageConfig,
   parseManifestDocument,
+  platformMatches,
   selectManifest,
 } from '@kiln/oci-spec';
 import type {
@@ -222,7 +223,6 @@ export async function resolveImage(
       );
     }
   }
-  // NOTE: a single-platform manifest is returned without comparing its config's platform to `platform`.
   const manifest = document.manifest;
   const configBytes = await fetchSmallBlob(core, pinned, manifest.config);
   let config: ImageConfig;
@@ -240,6 +240,20 @@ export async function resolveImage(
         cause: error,
       },
     );
+  }
+  // Like docker, a single-platform image of another platform is used, with a warning event.
+  const imagePlatform = {
+    os: config.os,
+    architecture: config.architecture,
+    variant: config.variant,
+  };
+  if (!platformMatches(platform, imagePlatform)) {
+    core.emit({
+      type: 'platform-mismatch',
+      reference: pinned.toString(),
+      requested: formatPlatform(platform),
+      actual: formatPlatform(imagePlatform),
+    });
   }
   return {
     reference: pinned,
