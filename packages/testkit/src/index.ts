@@ -36,7 +36,7 @@ export { makeRandomImage } from './random-image.js';
 export type { BlobFile, RandomImage, RandomImageOptions } from './random-image.js';
 export { debianLayout, pushDebian } from './debian/debian.js';
 export type { DebianLayout, DebianLayoutOptions } from './debian/debian.js';
-export { buildahBuild, createBuildahStorage } from './buildah/buildah.js';
+export { buildahBudArgs, buildahBuild, createBuildahStorage } from './buildah/buildah.js';
 export type { BuildahBuildOptions, BuildahBuildResult, BuildahStorage } from './buildah/buildah.js';
 export { compareImages, compareTrees, formatDifference } from './compare/compare.js';
 export type {

@@ -1,9 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { TestkitError } from '../errors.js';
 import { makeTempDir, removeTempDir, requireTool, runCommand } from '../process.js';
 import type { RunResult } from '../process.js';
+import { dockerDirToOciLayout } from './docker-dir.js';
 
 /** Private buildah storage and registries configuration, reusable across builds for its layer cache. */
 export interface BuildahStorage {
@@ -83,7 +85,10 @@ export interface BuildahBuildOptions {
   target?: string;
   /** Keep and reuse a layer per instruction, as a default Docker build does. */
   layers?: boolean;
-  /** `docker` keeps ONBUILD, HEALTHCHECK and SHELL, which buildah drops from OCI configs. */
+  /**
+   * Image format; `docker` (the default, as with Docker) keeps ONBUILD, HEALTHCHECK and SHELL,
+   * which buildah 1.28 leaves out of OCI configs.
+   */
   format?: 'oci' | 'docker';
   /** OCI layout to push the result into (as `<layoutDir>:<tag's tag>`). */
   layoutDir?: string;
@@ -101,35 +106,43 @@ export interface BuildahBuildResult {
   build: RunResult;
 }
 
+/** Returns the `buildah bud` arguments that `buildahBuild` runs for `options`. */
+export function buildahBudArgs(options: BuildahBuildOptions): string[] {
+  const args = [
+    'bud',
+    '--isolation',
+    'chroot',
+    '--storage-driver',
+    'vfs',
+    '--tls-verify=false',
+    '--identity-label=false',
+    `--layers=${options.layers ?? true}`,
+    `--format=${options.format ?? 'docker'}`,
+    '-t',
+    options.tag,
+    '-f',
+    options.dockerfile ?? join(options.contextDir, 'Dockerfile'),
+  ];
+  for (const [key, value] of Object.entries(options.buildArgs ?? {})) {
+    args.push('--build-arg', `${key}=${value}`);
+  }
+  for (const [id, file] of Object.entries(options.secrets ?? {})) {
+    args.push('--secret', `id=${id},src=${file}`);
+  }
+  if (options.target !== undefined) args.push('--target', options.target);
+  args.push(options.contextDir);
+  return args;
+}
+
 /**
  * Builds with `buildah bud --isolation chroot --storage-driver vfs`, then pushes the image to an
  * OCI layout and/or a registry. A failed build rejects with buildah's output in the message.
  */
 export async function buildahBuild(options: BuildahBuildOptions): Promise<BuildahBuildResult> {
   const storage = options.storage ?? (await createBuildahStorage(options.registryHost));
+  const format = options.format ?? 'docker';
   try {
-    const args = [
-      'bud',
-      '--isolation',
-      'chroot',
-      '--storage-driver',
-      'vfs',
-      '--tls-verify=false',
-      `--layers=${options.layers ?? true}`,
-      `--format=${options.format ?? 'oci'}`,
-      '-t',
-      options.tag,
-      '-f',
-      options.dockerfile ?? join(options.contextDir, 'Dockerfile'),
-    ];
-    for (const [key, value] of Object.entries(options.buildArgs ?? {})) {
-      args.push('--build-arg', `${key}=${value}`);
-    }
-    for (const [id, file] of Object.entries(options.secrets ?? {})) {
-      args.push('--secret', `id=${id},src=${file}`);
-    }
-    if (options.target !== undefined) args.push('--target', options.target);
-    args.push(options.contextDir);
+    const args = buildahBudArgs(options);
 
     const build = await runCommand('buildah', args, { env: storage.env, allowFailure: true });
     if (build.code !== 0) {
@@ -144,10 +157,10 @@ export async function buildahBuild(options: BuildahBuildOptions): Promise<Builda
     let layoutTag: string | undefined;
     if (options.layoutDir !== undefined) {
       layoutTag = tagOf(options.tag);
-      await push(storage, options.tag, `oci:${options.layoutDir}:${layoutTag}`, options.format);
+      await pushToLayout(storage, options.tag, options.layoutDir, layoutTag, format);
     }
     if (options.destination !== undefined) {
-      await push(storage, options.tag, `docker://${options.destination}`, options.format);
+      await push(storage, options.tag, `docker://${options.destination}`, format);
     }
     return { imageId, layoutTag, build };
   } finally {
@@ -155,11 +168,31 @@ export async function buildahBuild(options: BuildahBuildOptions): Promise<Builda
   }
 }
 
+async function pushToLayout(
+  storage: BuildahStorage,
+  image: string,
+  layoutDir: string,
+  tag: string,
+  format: 'oci' | 'docker',
+): Promise<void> {
+  if (format === 'oci') {
+    await push(storage, image, `oci:${layoutDir}:${tag}`, format);
+    return;
+  }
+  const dir = join(storage.dir, 'tmp', `push-${randomBytes(4).toString('hex')}`);
+  try {
+    await push(storage, image, `dir:${dir}`, format);
+    await dockerDirToOciLayout(dir, layoutDir, tag);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function push(
   storage: BuildahStorage,
   image: string,
   target: string,
-  format: 'oci' | 'docker' | undefined,
+  format: 'oci' | 'docker',
 ): Promise<void> {
   const args = ['push', '--storage-driver', 'vfs', '--tls-verify=false'];
   if (format === 'docker' && target.startsWith('docker://')) args.push('--format', 'v2s2');

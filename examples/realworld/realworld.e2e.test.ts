@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import {
+  cacheDir,
+  createBuildahStorage,
+  makeTempDir,
+  pushBusybox,
+  pushDebian,
+  requireTool,
+  startRegistry,
+} from '@kiln/testkit';
+import type { BuildahStorage, TestRegistry } from '@kiln/testkit';
+
+import { kilnCli, loadCases, runCase } from './runner.mjs';
+
+const cases = await loadCases();
+const results: Array<Record<string, unknown>> = [];
+
+describe('real-world Dockerfiles, kiln beside buildah', () => {
+  let registry: TestRegistry;
+  let storage: BuildahStorage;
+  let workDir: string;
+
+  beforeAll(async () => {
+    requireTool('buildah', 'buildah');
+    if (!existsSync(kilnCli)) {
+      throw new Error(`${kilnCli} is missing: run pnpm turbo run build --filter @kiln/cli...`);
+    }
+    registry = await startRegistry();
+    await pushBusybox(registry);
+    await pushDebian(registry);
+    storage = await createBuildahStorage(registry.host);
+    workDir = await makeTempDir('realworld');
+  });
+
+  afterAll(async () => {
+    // The summary is what a person reads after a run; the test assertions say pass or fail.
+    const summaryDir = join(cacheDir(), '..', 'realworld');
+    await mkdir(summaryDir, { recursive: true });
+    await writeFile(join(summaryDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    await storage?.remove();
+    await registry?.stop();
+  });
+
+  for (const c of cases) {
+    it(c.name, { timeout: 1_200_000 }, async () => {
+      const result = await runCase(c, {
+        registryHost: registry.host,
+        workDir,
+        storage,
+        kilnDir: join(workDir, 'kiln-dir'),
+      });
+      results.push(result);
+
+      expect(result.buildahError, 'buildah build').toBeUndefined();
+      expect(result.buildahCheck?.stdout, 'check of the buildah image').toBe(c.check.stdout);
+      expect(result.kilnError, 'kiln build').toBeUndefined();
+      expect(result.kilnCheck?.stdout, 'check of the kiln image').toBe(c.check.stdout);
+      expect(result.differences, 'kiln image (A) against buildah image (B)').toEqual([]);
+    });
+  }
+});
