@@ -153,6 +153,24 @@ describe('bearer token auth', () => {
     expect(pulled.descriptor.digest).toBe(image.manifestDescriptor.digest);
   });
 
+  it('mounts across repositories with a token for both', async () => {
+    const client = newClient({
+      credentials: { [registry.host]: { username: USER, password: PASSWORD } },
+    });
+    const input = pushInput(image);
+    input.blobs = input.blobs.map((blob) => ({ ...blob, mountFrom: ['token/app'] }));
+    const before = tokens.requests.length;
+    const result = await client.pushImage(`${registry.host}/token/mounted:v1`, input);
+    expect(Object.values(result.blobs)).toEqual(['mounted', 'mounted']);
+    const scopes = tokens.requests
+      .slice(before)
+      .flatMap((request) =>
+        request.scopes.map((scope) => `${scope.name}:${scope.actions.join(',')}`),
+      );
+    expect(scopes).toContain('token/app:pull');
+    expect(scopes).toContain('token/mounted:pull,push');
+  });
+
   it('refreshes a token after it expires', async () => {
     const client = newClient({
       credentials: { [registry.host]: { username: USER, password: PASSWORD } },

@@ -225,6 +225,23 @@ describe('pull', () => {
     expect(result.descriptor.digest).toBe(image.manifestDescriptor.digest);
   });
 
+  it('follows a blob redirect to another host', async () => {
+    const layer = image.layers[1]!;
+    const path = `/v2/random/image/blobs/${layer.descriptor.digest}`;
+    proxy.addRule({
+      method: 'GET',
+      path: new RegExp(`${path}$`),
+      fault: { kind: 'status', status: 307, headers: { location: `${registry.url}${path}` } },
+    });
+    const before = proxy.log.length;
+    const content = await readAll(
+      await client.fetchBlob(`${proxy.host}/random/image:v1`, layer.descriptor as Descriptor),
+    );
+    expect(sha256(content)).toBe(layer.descriptor.digest);
+    // The second request went to the registry directly, not through the proxy.
+    expect(proxy.log.slice(before).filter((entry) => entry.path === path)).toHaveLength(1);
+  });
+
   it('never hands on a corrupt blob as verified', async () => {
     const layer = image.layers[1]!;
     const corrupt = Buffer.alloc(layer.descriptor.size, 7);
