@@ -2,6 +2,8 @@
 // conformance results) prints every argument and flag list with it.
 
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+// Printable ASCII other than `"` and `\` is quoted as is, which covers most arguments.
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 const SHORT_ESCAPES: Record<string, string> = {
   '\u0007': '\\a',
@@ -21,6 +23,7 @@ function hex(value: number, width: number): string {
 
 /** Quotes `value` as Go's `strconv.Quote` does: printable Unicode stays, the rest is escaped. */
 export function goQuote(value: string): string {
+  if (PLAIN_ASCII.test(value)) return `"${value}"`;
   let out = '"';
   for (const ch of value) {
     const short = SHORT_ESCAPES[ch];

@@ -16,6 +16,12 @@ function flagError(message: string, hint: string): DockerfileParseError {
   return new DockerfileParseError(message, { code: 'INVALID_FLAG', hint });
 }
 
+function describeFlags(spec: FlagSpec): string {
+  const known = Object.keys(spec);
+  if (known.length === 0) return 'takes no flags';
+  return `accepts ${known.map((name) => `--${name}`).join(', ')}`;
+}
+
 /**
  * Validates raw `--name[=value]` words against the flags an instruction declares: unknown and
  * repeated flags, missing values and non-boolean values for boolean flags are errors.
@@ -26,12 +32,6 @@ export function parseFlags(
   spec: FlagSpec,
 ): ParsedFlags {
   const parsed: ParsedFlags = { strings: new Map(), bools: new Map(), lists: new Map() };
-  const known = Object.keys(spec);
-  const accepted =
-    known.length === 0
-      ? 'takes no flags'
-      : `accepts ${known.map((name) => `--${name}`).join(', ')}`;
-
   for (const word of words) {
     if (!word.startsWith('--')) {
       throw flagError(
@@ -45,12 +45,16 @@ export function parseFlags(
     const value = equals < 0 ? undefined : body.slice(equals + 1);
     const kind = ownValue(spec, name);
     if (kind === undefined) {
-      throw flagError(`unknown flag: --${name} on ${instruction}`, `${instruction} ${accepted}.`);
+      throw flagError(
+        `unknown flag: --${name} on ${instruction}`,
+        `${instruction} ${describeFlags(spec)}.`,
+      );
     }
 
     if (kind === 'bool') {
-      if (parsed.bools.has(name))
+      if (parsed.bools.has(name)) {
         throw flagError(`duplicate flag specified: --${name}`, `Give --${name} once.`);
+      }
       const normalized = value?.toLowerCase();
       if (value !== undefined && normalized !== 'true' && normalized !== 'false') {
         throw flagError(

@@ -101,6 +101,12 @@ describe('lint rules', () => {
     expect(rulesOf('FROM alpine\nEXPOSE 80/TCP 53/udp\n')).toEqual(['2:ExposeProtoCasing']);
   });
 
+  it('ExposeInvalidFormat', () => {
+    expect(rulesOf('FROM alpine\nEXPOSE 127.0.0.1:8080:80 80\n')).toEqual([
+      '2:ExposeInvalidFormat',
+    ]);
+  });
+
   it('FromPlatformFlagConstDisallowed and RedundantTargetPlatform', () => {
     expect(
       rulesOf('FROM --platform=linux/amd64 alpine\nFROM --platform=$TARGETPLATFORM alpine\n'),

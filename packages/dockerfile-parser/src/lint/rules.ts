@@ -82,6 +82,11 @@ export const LINT_RULES = {
     'expose-proto-casing',
     'Protocol in EXPOSE instruction should be lowercase',
   ),
+  ExposeInvalidFormat: rule(
+    'ExposeInvalidFormat',
+    'expose-invalid-format',
+    'IP address and host-port mapping should not be used in EXPOSE instruction',
+  ),
   FromPlatformFlagConstDisallowed: rule(
     'FromPlatformFlagConstDisallowed',
     'from-platform-flag-const-disallowed',

@@ -217,6 +217,13 @@ function checkSimpleRules(
       break;
     case 'expose':
       for (const port of instruction.ports) {
+        if (port.includes(':')) {
+          reporter.report(
+            'ExposeInvalidFormat',
+            `EXPOSE instruction should not define an IP address or host-port mapping, found '${port}'`,
+            instruction.location,
+          );
+        }
         const protocol = port.split('/')[1];
         if (protocol !== undefined && protocol !== protocol.toLowerCase()) {
           reporter.report(
