@@ -222,6 +222,16 @@ describe('kiln build examples/hello', () => {
 });
 
 describe('kiln build failures', () => {
+  it('names a base image the registry does not have', async () => {
+    const context = path.join(tmp, 'missing-base');
+    await mkdir(context, { recursive: true });
+    await writeFile(path.join(context, 'Dockerfile'), 'FROM no-such-image:1\nRUN true\n');
+    const result = await kiln(['build', '-c', context, '--no-push', ...registryFlags()]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no-such-image');
+    expect(result.stderr).toContain('hint:');
+  });
+
   it('exits non-zero naming a failing RUN command', async () => {
     const context = path.join(tmp, 'failing');
     await mkdir(context, { recursive: true });

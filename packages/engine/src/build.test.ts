@@ -373,6 +373,20 @@ describe('build RUN', () => {
   });
 });
 
+describe('build errors', () => {
+  it('reports a Dockerfile syntax error with its line', async () => {
+    const context = await makeContext({ Dockerfile: 'FROM scratch\nCOPPY a /a\n' });
+    const failure = buildContext(context);
+    await expect(failure).rejects.toThrow(/Dockerfile:2/);
+    await expect(failure).rejects.toThrow(/COPPY/);
+  });
+
+  it('reports a missing Dockerfile', async () => {
+    const context = await makeContext({ 'a.txt': 'a' });
+    await expect(buildContext(context)).rejects.toMatchObject({ code: 'DOCKERFILE_NOT_FOUND' });
+  });
+});
+
 describe('build warnings', () => {
   it('warns about build args no ARG declared', async () => {
     const context = await makeContext({
