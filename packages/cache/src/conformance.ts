@@ -314,9 +314,12 @@ export function describeCacheStoreConformance(
     describe.each(['truncate', 'flip-byte', 'remove'] as const)(
       'a blob damaged by %s',
       (damage) => {
+        // Each kind of damage gets its own content, because a registry shares blobs between tests.
+        const seed = 100 * (['truncate', 'flip-byte', 'remove'].indexOf(damage) + 1);
+
         it('reads as corrupt, not as an error', async (context) => {
           if (!detects(harness, damage)) context.skip();
-          const bytes = content(40, 4096);
+          const bytes = content(seed + 40, 4096);
           const record = await store.put('key-damaged', { stream: Readable.from([bytes]) }, layer);
           await harness.damageBlob!(record.descriptor.digest, damage);
           const lookup = await store.get('key-damaged');
@@ -329,7 +332,7 @@ export function describeCacheStoreConformance(
           if (!detects(harness, damage)) context.skip();
           const record = await store.put(
             'key-reported',
-            { stream: Readable.from([content(44, 4096)]) },
+            { stream: Readable.from([content(seed + 44, 4096)]) },
             layer,
           );
           await harness.damageBlob!(record.descriptor.digest, damage);
@@ -339,7 +342,7 @@ export function describeCacheStoreConformance(
 
         it('is repaired by the next put', async (context) => {
           if (!repairs(harness, damage)) context.skip();
-          const bytes = content(41, 4096);
+          const bytes = content(seed + 41, 4096);
           const record = await store.put('key-repair', { stream: Readable.from([bytes]) }, layer);
           await harness.damageBlob!(record.descriptor.digest, damage);
           expect((await store.get('key-repair')).status).toBe('corrupt');
