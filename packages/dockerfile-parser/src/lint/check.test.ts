@@ -38,6 +38,14 @@ describe('lint rules', () => {
     ]);
   });
 
+  it('JSONArgsRecommended is quiet after SHELL', () => {
+    expect(
+      rulesOf(
+        'FROM alpine AS a\nSHELL ["/bin/bash", "-c"]\nCMD echo\nFROM a\nENTRYPOINT exec app\n',
+      ),
+    ).toEqual([]);
+  });
+
   it('JSONArgsRecommended and MultipleInstructionsDisallowed', () => {
     expect(rulesOf('FROM alpine\nCMD echo one\nCMD ["two"]\n')).toEqual([
       '2:JSONArgsRecommended',

@@ -125,6 +125,8 @@ function envFromList(list: readonly string[] | undefined): Record<string, string
 interface StageScope {
   env: Record<string, string>;
   absoluteWorkdir: boolean;
+  /** A SHELL instruction ran in this stage or a parent stage. */
+  customShell: boolean;
 }
 
 function checkInstructionVars(
@@ -176,9 +178,13 @@ function checkSimpleRules(
   reporter: LintReporter,
 ): void {
   switch (instruction.kind) {
+    case 'shell':
+      scope.customShell = true;
+      break;
     case 'cmd':
     case 'entrypoint':
-      if (instruction.command.form === 'shell') {
+      // With a custom SHELL the shell form is a deliberate choice, so Docker does not warn.
+      if (instruction.command.form === 'shell' && !scope.customShell) {
         reporter.report(
           'JSONArgsRecommended',
           `JSON arguments recommended for ${instruction.kind.toUpperCase()} to prevent unintended behavior related to OS signals`,
@@ -265,6 +271,7 @@ export function checkStageContents(
     const scope: StageScope = {
       env: dictionary(parent?.env, baseEnv),
       absoluteWorkdir: parent?.absoluteWorkdir ?? false,
+      customShell: parent?.customShell ?? false,
     };
     scopes[stage.index] = scope;
     // Without the base image's ENV, variables such as $PATH would be reported, so UndefinedVar
