@@ -81,6 +81,11 @@ describe('lint rules', () => {
     expect(rulesOf('FROM scratch\nENV A=1 B=$A\nENV C=$A\n')).toEqual(['2:UndefinedVar']);
   });
 
+  it('UndefinedVar suggests a close name', () => {
+    const [warning] = parseDockerfile('FROM scratch\nENV VERSION=1\nLABEL v=$VERSON\n').warnings;
+    expect(warning?.message).toBe("Usage of undefined variable '$VERSON' (did you mean $VERSION?)");
+  });
+
   it('UndefinedVar with a known base image ENV', () => {
     const text =
       'FROM alpine:3.20 AS base\nENV PATH=/x:$PATH\nWORKDIR $HOME/$NOPE\nFROM base\nUSER $HOME\n';

@@ -39,7 +39,7 @@ export function lintDockerfile(
 ): LintWarning[] {
   const reporter = new LintReporter(context.file);
   for (const warning of syntaxWarnings)
-    reporter.report('NoEmptyContinuation', warning.message, warning.location);
+    reporter.report('NoEmptyContinuation', 'Empty continuation line', warning.location);
   checkCasing(parsed, reporter);
   checkStageNames(parsed, reporter);
   checkFromArgs(parsed, reporter);

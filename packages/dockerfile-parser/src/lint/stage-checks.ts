@@ -28,9 +28,10 @@ function tryUnmatched(
   }
 }
 
-function didYouMean(name: string, candidates: Iterable<string>): string {
+// The " (did you mean X?)" suffix Docker adds; `prefix` is "$" for variables.
+function didYouMean(name: string, candidates: Iterable<string>, prefix = ''): string {
   const suggestion = suggestClosest(name, [...candidates]);
-  return suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`;
+  return suggestion === undefined ? '' : ` (did you mean ${prefix}${suggestion}?)`;
 }
 
 /** UndefinedArgInFrom, InvalidDefaultArgInFrom, FromPlatformFlagConstDisallowed, RedundantTargetPlatform. */
@@ -148,7 +149,7 @@ function checkInstructionVars(
     if (IMPLICIT_NAMES.has(name)) continue;
     reporter.report(
       'UndefinedVar',
-      `Usage of undefined variable '$${name}'${didYouMean(name, Object.keys(scope.env))}`,
+      `Usage of undefined variable '$${name}'${didYouMean(name, Object.keys(scope.env), '$')}`,
       instruction.location,
     );
   }
