@@ -322,7 +322,8 @@ async function uploadChunked(
   const hash = createHash(parseDigest(descriptor.digest).algorithm);
   const report = progressReporter(core.emit, 'push', endpoint.repository, descriptor);
   // NOTE: a failed PATCH restarts the whole upload. Resuming at the offset the registry reports is
-  // not attempted, because docker-registry 2.8 rejects a session whose stored size differs from its state.
+  // not attempted: distribution's blob upload handler (registry/handlers/blobupload.go) rejects a
+  // session whose stored size differs from the offset in its state token, which a cut PATCH leaves.
   const source = await open();
   try {
     for await (const chunk of chunksOf(source, chunkSize)) {
