@@ -77,6 +77,15 @@ describe('faults between client and registry', () => {
       (event): event is Extract<RegistryEvent, { type: 'retry' }> => event.type === 'retry',
     );
 
+  it('reuses connections across requests', async () => {
+    const client = newClient();
+    const before = proxy.connections;
+    for (let round = 0; round < 20; round++)
+      await client.getManifest(`${proxy.host}/faults/base:v1`);
+    // undici's pool keeps connections alive, so 20 sequential requests do not open 20 of them.
+    expect(proxy.connections - before).toBeLessThanOrEqual(2);
+  });
+
   it('retries a 500', async () => {
     proxy.addRule({
       method: 'GET',

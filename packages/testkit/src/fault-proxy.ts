@@ -44,6 +44,8 @@ export interface FaultProxy {
   clearRules(): void;
   /** Every request the proxy received. */
   log: ProxyLogEntry[];
+  /** TCP connections clients opened to the proxy so far. */
+  readonly connections: number;
   stop(): Promise<void>;
 }
 
@@ -163,6 +165,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     server.listen(0, '127.0.0.1', resolve);
   });
   const { port } = server.address() as AddressInfo;
+  let connections = 0;
+  server.on('connection', () => {
+    connections++;
+  });
 
   return {
     host: `127.0.0.1:${port}`,
@@ -175,6 +181,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       rules.length = 0;
     },
     log,
+    get connections() {
+      return connections;
+    },
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
