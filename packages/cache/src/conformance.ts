@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaType, sha256Digest } from '@kiln/oci-spec';
@@ -29,6 +29,21 @@ export interface CacheStoreHarness {
   /** Opens a second store over the same storage, to check concurrent writers. Defaults to `store`. */
   openSecondStore?(): Promise<CacheStore>;
   cleanup(): Promise<void>;
+}
+
+/** Damages a blob file in place, for harnesses whose stores keep blobs as files. */
+export async function damageBlobFile(path: string, damage: BlobDamage): Promise<void> {
+  if (damage === 'remove') return unlink(path);
+  if (damage === 'truncate') return truncate(path, 10);
+  const handle = await open(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, 100);
+    byte[0] = byte[0]! ^ 0xff;
+    await handle.write(byte, 0, 1, 100);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

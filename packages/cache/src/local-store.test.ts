@@ -1,7 +1,6 @@
 import {
   mkdir,
   mkdtemp,
-  open,
   readdir,
   readFile,
   rm,
@@ -14,29 +13,15 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { MediaType } from '@kiln/oci-spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeCacheStoreConformance, type BlobDamage } from './conformance.js';
+import { damageBlobFile, describeCacheStoreConformance, type BlobDamage } from './conformance.js';
 import { LocalDirectoryStore } from './local-store.js';
-
-async function damage(path: string, kind: BlobDamage): Promise<void> {
-  if (kind === 'remove') return unlink(path);
-  if (kind === 'truncate') return truncate(path, 10);
-  const handle = await open(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, 100);
-    byte[0] = byte[0]! ^ 0xff;
-    await handle.write(byte, 0, 1, 100);
-  } finally {
-    await handle.close();
-  }
-}
 
 async function localHarness(verify: 'digest' | 'size') {
   const root = await mkdtemp(join(tmpdir(), 'kiln-cache-local-'));
   const store = new LocalDirectoryStore(root, { verify });
   return {
     store,
-    damageBlob: (digest: string, kind: BlobDamage) => damage(store.blobPath(digest), kind),
+    damageBlob: (digest: string, kind: BlobDamage) => damageBlobFile(store.blobPath(digest), kind),
     // Size checks cannot see a flipped byte until the stream ends.
     detectedDamage: verify === 'digest' ? undefined : (['truncate', 'remove'] as const),
     openSecondStore: async () => new LocalDirectoryStore(root, { verify }),
@@ -95,7 +80,7 @@ describe('LocalDirectoryStore', () => {
       { stream: Readable.from([Buffer.alloc(500, 2)]) },
       layer,
     );
-    await damage(store.blobPath(flipped.descriptor.digest), 'flip-byte');
+    await damageBlobFile(store.blobPath(flipped.descriptor.digest), 'flip-byte');
     expect(await store.get('flipped')).toMatchObject({
       status: 'corrupt',
       corruption: 'digest-mismatch',

@@ -1,4 +1,4 @@
-import { open, readdir, truncate, unlink } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { MediaType, sha256Digest } from '@kiln/oci-spec';
@@ -11,22 +11,8 @@ import {
   type TestRegistry,
 } from '@kiln/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { describeCacheStoreConformance, type BlobDamage } from './conformance.js';
+import { damageBlobFile, describeCacheStoreConformance, type BlobDamage } from './conformance.js';
 import { RegistryCacheStore, type CacheStoreEvent } from './registry-store.js';
-
-async function damageFile(path: string, kind: BlobDamage): Promise<void> {
-  if (kind === 'remove') return unlink(path);
-  if (kind === 'truncate') return truncate(path, 10);
-  const handle = await open(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, 100);
-    byte[0] = byte[0]! ^ 0xff;
-    await handle.write(byte, 0, 1, 100);
-  } finally {
-    await handle.close();
-  }
-}
 
 function registryBlobPath(registry: TestRegistry, digest: string): string {
   const hex = digest.slice('sha256:'.length);
@@ -67,11 +53,11 @@ function registryHarness(registry: () => TestRegistry) {
       store,
       damageBlob: async (digest: string, kind: BlobDamage) => {
         await store.flush();
-        await damageFile(registryBlobPath(server, digest), kind);
+        await damageBlobFile(registryBlobPath(server, digest), kind);
         // The store serves hits from its verified local copy, so that copy is damaged alike.
         const spooled = join(spoolDir, 'blobs', digest.replace(':', '-'));
         if ((await readdir(join(spoolDir, 'blobs'))).includes(basename(spooled)))
-          await damageFile(spooled, kind);
+          await damageBlobFile(spooled, kind);
       },
       // A registry keeps a blob it has, whatever its content, so a put cannot repair it.
       repairedDamage: [] as BlobDamage[],

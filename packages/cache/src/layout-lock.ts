@@ -1,0 +1,60 @@
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CacheError } from './errors.js';
+
+export interface LockOptions {
+  /** Give up after this many milliseconds of waiting. Default 30000. */
+  timeoutMs?: number;
+  /** A lock file older than this many milliseconds is taken to belong to a crashed writer. Default 60000. */
+  staleMs?: number;
+}
+
+/**
+ * Runs `action` while holding an exclusive lock file, created with O_EXCL so that only one
+ * process at a time holds it; waits with growing delays while another writer holds it.
+ */
+export async function withLockFile<T>(
+  lockPath: string,
+  action: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const staleMs = options.staleMs ?? 60_000;
+  const token = `${process.pid}:${Math.random().toString(36).slice(2)}`;
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+
+  for (;;) {
+    try {
+      const handle = await open(lockPath, 'wx', 0o644);
+      try {
+        await handle.writeFile(token);
+      } finally {
+        await handle.close();
+      }
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const info = await stat(lockPath).catch(() => undefined);
+    if (info !== undefined && Date.now() - info.mtimeMs > staleMs) {
+      await unlink(lockPath).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new CacheError('STORE_FAILED', `timed out waiting for the lock ${lockPath}`, {
+        hint: `Another build holds the lock; if none runs, remove ${lockPath}.`,
+      });
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 200);
+  }
+
+  try {
+    return await action();
+  } finally {
+    // Only the holder's own lock is removed, in case a stale-lock breaker replaced it.
+    if ((await readFile(lockPath, 'utf8').catch(() => undefined)) === token)
+      await unlink(lockPath).catch(() => undefined);
+  }
+}
