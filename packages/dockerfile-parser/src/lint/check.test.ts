@@ -169,3 +169,9 @@ describe('formatLintWarning', () => {
     );
   });
 });
+
+describe('ConsistentInstructionCasing scope', () => {
+  it('ignores global ARGs and ONBUILD triggers', () => {
+    expect(rulesOf('arg V=1\nFROM alpine\nONBUILD run true\nRUN true\n')).toEqual([]);
+  });
+});

@@ -5,22 +5,17 @@ import type { LintReporter } from './check.js';
 
 const RESERVED_STAGE_NAMES = new Set(['scratch', 'context']);
 
-// Every instruction with ONBUILD triggers included; lintDockerfile sorts the warnings by line.
-function allInstructions(parsed: ParsedDockerfile): Instruction[] {
-  const list: Instruction[] = [...parsed.metaArgs];
-  for (const stage of parsed.stages) {
-    list.push(stage.fromInstruction);
-    for (const instruction of stage.instructions) {
-      list.push(instruction);
-      if (instruction.kind === 'onbuild') list.push(instruction.trigger);
-    }
-  }
+// The instructions Docker counts for casing: every stage's FROM and the instructions in
+// stages. Global ARGs and ONBUILD triggers are not counted.
+function stageInstructions(parsed: ParsedDockerfile): Instruction[] {
+  const list: Instruction[] = [];
+  for (const stage of parsed.stages) list.push(stage.fromInstruction, ...stage.instructions);
   return list;
 }
 
 /** ConsistentInstructionCasing: every keyword should follow the casing most keywords use. */
 export function checkCasing(parsed: ParsedDockerfile, reporter: LintReporter): void {
-  const instructions = allInstructions(parsed);
+  const instructions = stageInstructions(parsed);
   let lower = 0;
   let upper = 0;
   for (const { keyword } of instructions) {
