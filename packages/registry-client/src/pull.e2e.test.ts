@@ -160,6 +160,18 @@ describe('pull', () => {
     }
   });
 
+  it('suggests insecure when HTTPS meets a plain HTTP registry', async () => {
+    const secure = new RegistryClient({ dockerConfigDir: false, retries: 0 });
+    try {
+      const error = await secure.getManifest(busybox).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RegistryError);
+      expect((error as RegistryError).code).toBe('TLS_ERROR');
+      expect((error as RegistryError).hint).toContain('insecure');
+    } finally {
+      await secure.close();
+    }
+  });
+
   it('raises MANIFEST_UNKNOWN naming the repository', async () => {
     const error = await client
       .getManifest(`${registry.host}/random/image:nope`)
