@@ -145,8 +145,8 @@ function parseString(rest: string): ParsedArguments {
 
 class NotStringArrayError extends Error {}
 
-// Returns undefined when the text is not a JSON array (the caller falls back to shell form);
-// throws when it is an array with an element that is not a string.
+// Returns undefined when the text is not a JSON array, so the caller falls back to the shell
+// form. Throws when it is an array with an element that is not a string.
 function parseJsonArray(rest: string): string[] | undefined {
   const trimmed = rest.replace(/^\p{White_Space}+/u, '');
   if (!trimmed.startsWith('[')) return undefined;

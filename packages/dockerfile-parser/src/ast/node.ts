@@ -41,7 +41,7 @@ export interface Node {
 }
 
 // Argument nodes far outnumber instruction nodes and never get children, heredocs, flags or
-// comments, so new nodes share one frozen empty list; writers assign a new array instead.
+// comments. New nodes therefore share one frozen empty list, and writers assign a new array.
 const NONE: readonly never[] = Object.freeze([]);
 
 export function createNode(value: string, next?: Node): Node {

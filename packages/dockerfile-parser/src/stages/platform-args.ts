@@ -25,7 +25,7 @@ function formatPlatform(platform: PlatformSpec): string {
 }
 
 /**
- * The platform args Docker defines in the global scope (usable in FROM without an ARG line,
+ * Returns the platform args Docker defines in the global scope (usable in FROM without an ARG line,
  * and inside a stage after `ARG NAME`): TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT
  * and the same for BUILD.
  */

@@ -67,8 +67,8 @@ export interface ParsedDockerfile {
   buildOrder: number[];
   warnings: LintWarning[];
   /**
-   * True when `# check=error=true` asks for lint warnings to fail the build; callers decide,
-   * because `parseDockerfile` returns warnings and never throws for them.
+   * True when the file has `# check=error=true`, so lint warnings should fail the build. The
+   * caller decides, because `parseDockerfile` returns warnings and never throws for them.
    */
   warningsAreErrors: boolean;
   /** The low-level tree, for dumping. */
