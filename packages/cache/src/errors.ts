@@ -4,7 +4,8 @@ export type CacheErrorCode =
   | 'INVALID_ENTRY'
   | 'DIGEST_MISMATCH'
   | 'SIZE_MISMATCH'
-  | 'STORE_FAILED';
+  | 'STORE_FAILED'
+  | 'INVALID_STORE';
 
 export interface CacheErrorOptions {
   hint?: string;

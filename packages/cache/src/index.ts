@@ -1,6 +1,12 @@
 export { LocalDirectoryStore } from './local-store.js';
 export type { LocalDirectoryStoreOptions } from './local-store.js';
 export type { PruneOptions, PruneResult } from './local-prune.js';
+export { OciLayoutStore } from './oci-layout-store.js';
+export type { OciLayoutStoreOptions } from './oci-layout-store.js';
+export { RegistryCacheStore } from './registry-store.js';
+export type { CacheStoreEvent, RegistryCacheStoreOptions } from './registry-store.js';
+export { openCacheStore, parseCacheStoreLocation } from './open-store.js';
+export type { CacheStoreLocation, OpenCacheStoreOptions } from './open-store.js';
 export type {
   CacheBlobSource,
   CacheCorrupt,
