@@ -30,6 +30,7 @@ function snapshot(records: Record<string, FileRecord>, ignore: string[] = []): S
     root: '/r',
     startedAtNs: 0n,
     records: new Map(Object.entries(records)),
+    children: new Map(),
     racyPaths: [],
     ignore: new IgnoreList(ignore),
   };

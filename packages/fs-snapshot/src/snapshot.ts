@@ -29,6 +29,8 @@ export interface Snapshot {
   /** Wall-clock time at which the walk started, in nanoseconds since the epoch. */
   startedAtNs: bigint;
   records: Map<string, FileRecord>;
+  /** Names read from each directory, keyed by its relative path ('' for the root). */
+  children: Map<string, string[]>;
   /** Paths that were racy in this snapshot. */
   racyPaths: string[];
   /** The ignore list in force; paths it covers are absent from `records`. */
@@ -51,9 +53,9 @@ export async function takeSnapshot(
   const ignore = await IgnoreList.load(root, options);
   const startedAtNs = BigInt(Date.now()) * 1_000_000n;
   const racySinceNs = startedAtNs - (options.racyMarginNs ?? DEFAULT_RACY_MARGIN_NS);
-  const records = walkTree(root, ignore, racySinceNs);
+  const { records, children } = walkTree(root, ignore, racySinceNs, options.previous);
   const racyPaths = await fingerprintUndecided(root, records, options.previous);
-  return { root, startedAtNs, records, racyPaths, ignore };
+  return { root, startedAtNs, records, children, racyPaths, ignore };
 }
 
 /**

@@ -106,6 +106,16 @@ describe('WalkSnapshotter', () => {
     expect(entries(await snapshotter.changes())).toContain('add etc/hostname');
   });
 
+  it('reports a new file in a directory whose mtime was restored', async () => {
+    const snapshotter = await initialized();
+    const mtime = new Date('2020-01-01T00:00:00Z');
+    await utimes(join(root, 'opt/tool'), mtime, mtime);
+    await snapshotter.changes();
+    await writeFile(join(root, 'opt/tool/extra'), 'x');
+    await utimes(join(root, 'opt/tool'), mtime, mtime);
+    expect(entries(await snapshotter.changes())).toContain('add opt/tool/extra');
+  });
+
   it('reports chmod and chown', async () => {
     const snapshotter = await initialized();
     await chmod(join(root, 'etc/hostname'), 0o600);

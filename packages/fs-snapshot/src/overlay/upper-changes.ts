@@ -22,7 +22,7 @@ export function changeSetFromUpperDir(
   root = upperDir,
 ): SnapshotChangeSet {
   // The racy threshold is irrelevant here, because an upper directory is read once and not compared.
-  const records = walkTree(upperDir, ignore, 0n);
+  const { records } = walkTree(upperDir, ignore, 0n);
   const entries: ChangeSetEntry[] = [];
   const byInode = new Map<bigint, string[]>();
   const base = upperDir.endsWith('/') ? upperDir.slice(0, -1) : upperDir;
