@@ -14,7 +14,10 @@ export interface CustomInstruction {
   keyword: string;
   /** The logical line as written, continuations joined. */
   original: string;
-  /** Arguments as the parser split them, before variable expansion. */
+  /**
+   * Arguments after the flags, split on whitespace, before variable expansion and with quotes
+   * kept. Parse `original` where quoting matters, because a quoted argument may contain spaces.
+   */
   args: string[];
   /** Flags such as `--from=x`, as written. */
   flags: string[];
@@ -108,6 +111,7 @@ export interface BuildInstructionHandler<I extends PluginInstruction = PluginIns
 
 /** Dockerfile text that replaces an instruction, parsed in its place. */
 export interface Expansion {
+  /** Instructions and comments; text with no instruction removes the expanded line. */
   text: string;
   /** File name used in source locations of errors and warnings inside `text`. */
   file: string;
@@ -115,7 +119,10 @@ export interface Expansion {
 
 export interface ExpandContext {
   context: BuildContextReader;
-  /** Files being expanded, outermost first, so that a handler can detect cycles. */
+  /**
+   * Files being expanded, outermost first, so that a handler can detect cycles. The last entry is
+   * the file that contains the instruction.
+   */
   fileStack: readonly string[];
   args: Readonly<Record<string, string>>;
   logger: PluginLogger;
