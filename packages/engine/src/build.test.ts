@@ -257,6 +257,36 @@ describe('build COPY', () => {
     ]);
   });
 
+  it('leaves out what .dockerignore excludes', async () => {
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nCOPY . /app/\n',
+      '.dockerignore': 'secrets\n*.log\n!keep.log\nDockerfile\n',
+      'main.txt': 'main',
+      'debug.log': 'debug',
+      'keep.log': 'keep',
+      'secrets/key': 'key',
+    });
+    const { result, layout } = await buildContext(context);
+    expect(await layerListing(layout, result, 0)).toEqual([
+      'drwxr-xr-x 0/0 0 app/',
+      '-rw-r--r-- 0/0 35 app/.dockerignore',
+      '-rw-r--r-- 0/0 4 app/keep.log',
+      '-rw-r--r-- 0/0 4 app/main.txt',
+    ]);
+  });
+
+  it('names .dockerignore when it hides a source', async () => {
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nCOPY debug.log /\n',
+      '.dockerignore': '*.log\n',
+      'debug.log': 'x',
+    });
+    await expect(buildContext(context)).rejects.toMatchObject({
+      code: 'CONTEXT_FILE_NOT_FOUND',
+      hint: expect.stringContaining('.dockerignore'),
+    });
+  });
+
   it('never follows a symlink out of the context', async () => {
     const context = await makeContext({ Dockerfile: 'FROM scratch\nCOPY escape/hostname /x\n' });
     await symlink('/etc', path.join(context, 'escape'));

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DockerfileParseError, PROXY_ARGS, parseDockerfile } from '@kiln/dockerfile-parser';
@@ -28,9 +28,10 @@ const REPRODUCIBLE_CREATED = '1970-01-01T00:00:00Z';
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const emit = (event: BuildEvent): void => options.onEvent?.(event);
-  const context = await DirectoryContext.open(options.context);
   const platform = targetPlatform(options.platform);
-  const parsed = await parseDockerfileFile(options, context, platform);
+  const dockerfile = await readDockerfile(options);
+  const context = await DirectoryContext.open(options.context, { dockerfile: dockerfile.file });
+  const parsed = parseDockerfileText(options, dockerfile, platform);
 
   const work = await openWorkDir(options.workDir ?? process.env.KILN_DIR);
   const client = new RegistryClient({
@@ -248,40 +249,47 @@ function parsePlatformOption(text: string): Platform {
   }
 }
 
-/** Reads and parses the Dockerfile; a relative path is tried against the working directory, then the context. */
-async function parseDockerfileFile(
-  options: BuildOptions,
-  context: DirectoryContext,
-  platform: Platform,
-): Promise<ParsedDockerfile> {
-  const candidates =
-    options.dockerfile === undefined
-      ? [path.join(context.root, 'Dockerfile')]
-      : path.isAbsolute(options.dockerfile)
-        ? [options.dockerfile]
-        : [path.resolve(options.dockerfile), path.join(context.root, options.dockerfile)];
-
-  let text: string | undefined;
-  let file = candidates[0] as string;
-  for (const candidate of candidates) {
-    text = await readFile(candidate, 'utf8').catch(() => undefined);
-    if (text !== undefined) {
-      file = candidate;
-      break;
-    }
-  }
-  if (text === undefined) {
+/** Finds and reads the Dockerfile; a relative path is tried against the working directory, then the context. */
+async function readDockerfile(options: BuildOptions): Promise<{ file: string; text: string }> {
+  const contextDir = path.resolve(options.context);
+  const contextStats = await stat(contextDir).catch(() => undefined);
+  if (!contextStats?.isDirectory()) {
     throw new EngineError(
-      'DOCKERFILE_NOT_FOUND',
-      `Dockerfile not found at ${candidates.join(' or ')}`,
+      'CONTEXT_NOT_FOUND',
+      `Build context ${options.context} is not a directory`,
       {
-        hint: 'Pass the Dockerfile with --dockerfile, or put a file named Dockerfile in the context.',
+        hint: 'Pass an existing directory with --context.',
       },
     );
   }
+  const candidates =
+    options.dockerfile === undefined
+      ? [path.join(contextDir, 'Dockerfile')]
+      : path.isAbsolute(options.dockerfile)
+        ? [options.dockerfile]
+        : [path.resolve(options.dockerfile), path.join(contextDir, options.dockerfile)];
 
+  for (const file of candidates) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) return { file, text };
+  }
+  throw new EngineError(
+    'DOCKERFILE_NOT_FOUND',
+    `Dockerfile not found at ${candidates.join(' or ')}`,
+    {
+      hint: 'Pass the Dockerfile with --dockerfile, or put a file named Dockerfile in the context.',
+    },
+  );
+}
+
+/** Parses the Dockerfile; a syntax error carries the lines around it in its message. */
+function parseDockerfileText(
+  options: BuildOptions,
+  dockerfile: { file: string; text: string },
+  platform: Platform,
+): ParsedDockerfile {
   try {
-    return parseDockerfile(text, {
+    return parseDockerfile(dockerfile.text, {
       buildArgs: options.buildArgs ?? {},
       ...(options.target === undefined ? {} : { target: options.target }),
       platform: {
@@ -289,7 +297,7 @@ async function parseDockerfileFile(
         architecture: platform.architecture,
         ...(platform.variant ? { variant: platform.variant } : {}),
       },
-      fileName: path.basename(file),
+      fileName: path.basename(dockerfile.file),
     });
   } catch (error) {
     if (error instanceof DockerfileParseError && error.snippet)

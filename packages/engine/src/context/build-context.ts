@@ -1,6 +1,8 @@
 import type { Stats } from 'node:fs';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { EngineError } from '../errors.js';
+import { DockerIgnore } from './dockerignore.js';
 import { componentPatternToRegExp, hasWildcard } from '../util/glob.js';
 import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
 
@@ -18,16 +20,46 @@ export interface ContextEntry {
  * when it is used. Symlinks are followed as if the context root were `/`, so no path leaves the context.
  */
 export class DirectoryContext {
-  private constructor(readonly root: string) {}
+  private constructor(
+    readonly root: string,
+    readonly ignore: DockerIgnore,
+  ) {}
 
-  static async open(dir: string): Promise<DirectoryContext> {
+  /**
+   * Opens `dir` as a context. Ignore rules come from `<dockerfile>.dockerignore` beside the Dockerfile
+   * when that file exists, else from the context's `.dockerignore`, as BuildKit reads them.
+   */
+  static async open(
+    dir: string,
+    options: { dockerfile?: string; readIgnoreFile?: boolean } = {},
+  ): Promise<DirectoryContext> {
     const stats = await stat(dir).catch(() => undefined);
     if (!stats?.isDirectory()) {
       throw new EngineError('CONTEXT_NOT_FOUND', `Build context ${dir} is not a directory`, {
         hint: 'Pass an existing directory with --context.',
       });
     }
-    return new DirectoryContext(await realpath(dir));
+    const root = await realpath(dir);
+    if (options.readIgnoreFile === false) return new DirectoryContext(root, DockerIgnore.empty());
+    const candidates = [
+      ...(options.dockerfile ? [`${options.dockerfile}.dockerignore`] : []),
+      path.join(root, '.dockerignore'),
+    ];
+    for (const candidate of candidates) {
+      const text = await readFile(candidate, 'utf8').catch(() => undefined);
+      if (text !== undefined) return new DirectoryContext(root, DockerIgnore.parse(text));
+    }
+    return new DirectoryContext(root, DockerIgnore.empty());
+  }
+
+  /**
+   * Tells whether a host path under the root belongs to the context. A directory excluded by
+   * .dockerignore is still walked when some `!` rule may put back a path below it.
+   */
+  includes(hostPath: string, stats: Stats): boolean {
+    const relative = path.relative(this.root, hostPath).split(path.sep).join('/');
+    if (!this.ignore.excludes(relative)) return true;
+    return stats.isDirectory() && this.ignore.mayIncludeBelow(relative);
   }
 
   /** Returns the host path of `relative` inside the context, following symlinks only within it. */
@@ -46,18 +78,22 @@ export class DirectoryContext {
     }
 
     const entries: ContextEntry[] = [];
+    let ignored = 0;
     for (const relativePath of candidates) {
       const hostPath = await this.resolve(relativePath);
       const stats = await lstat(hostPath).catch(() => undefined);
-      if (stats) entries.push({ relativePath, hostPath, stats });
+      if (stats && !this.includes(hostPath, stats)) ignored += 1;
+      else if (stats) entries.push({ relativePath, hostPath, stats });
     }
     if (entries.length === 0) {
+      const hint =
+        ignored > 0
+          ? 'The path exists but .dockerignore excludes it; add a "!" exception there or remove the pattern.'
+          : 'Check the path: COPY sources are relative to the context directory and cannot leave it.';
       throw new EngineError(
         'CONTEXT_FILE_NOT_FOUND',
         `COPY source ${source} not found in the build context ${this.root}`,
-        {
-          hint: 'Check the path: COPY sources are relative to the context directory and cannot leave it.',
-        },
+        { hint },
       );
     }
     return entries.sort((a, b) => (a.relativePath < b.relativePath ? -1 : 1));

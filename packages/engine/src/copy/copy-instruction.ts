@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { chmod, lchown, lstat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddInstruction, CopyInstruction } from '@kiln/dockerfile-parser';
@@ -37,6 +38,12 @@ export async function executeCopy(
   const createdOwner = chown ?? ROOT;
   const mode = instruction.chmod === undefined ? undefined : parseOctalMode(instruction.chmod);
   const recorder = new CopyRecorder(run.rootfs);
+  const copyOptions = {
+    owner,
+    mode,
+    recorder,
+    include: (file: string, stats: Stats) => source.includes(file, stats),
+  };
 
   const matched: ContextEntry[] = [];
   for (const pattern of instruction.sources) matched.push(...(await source.match(pattern)));
@@ -71,10 +78,10 @@ export async function executeCopy(
     const dir = target.contentsOnly ? target.path : path.posix.dirname(target.path);
     const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder, createdOwner);
     if (target.contentsOnly) {
-      await copyDirectoryContents(entry.hostPath, parentHost, owner, recorder, mode);
+      await copyDirectoryContents(entry.hostPath, parentHost, copyOptions);
     } else {
       const hostTarget = path.join(parentHost, path.posix.basename(target.path));
-      await copyEntry(entry.hostPath, entry.stats, hostTarget, owner, recorder, mode);
+      await copyEntry(entry.hostPath, entry.stats, hostTarget, copyOptions);
     }
   }
 
@@ -156,7 +163,7 @@ async function sourceContext(
       },
     );
   }
-  return DirectoryContext.open(stage.rootfs);
+  return DirectoryContext.open(stage.rootfs, { readIgnoreFile: false });
 }
 
 const ROOT: Ownership = { uid: 0, gid: 0 };

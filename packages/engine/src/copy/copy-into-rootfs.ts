@@ -64,27 +64,35 @@ export async function ensureDirectory(
   return { hostPath: await resolveInRoot(rootfs, dir), created };
 }
 
+/** How {@link copyEntry} writes what it copies. */
+export interface CopyOptions {
+  /** Owner of every copied entry; undefined keeps the source's uid and gid. */
+  owner: Ownership | undefined;
+  /** Mode that replaces the source's (--chmod). */
+  mode?: number | undefined;
+  recorder: CopyRecorder;
+  /** Returns false for source paths to leave out (files excluded by .dockerignore). */
+  include?: (sourcePath: string, stats: Stats) => boolean;
+}
+
 /**
  * Copies one source entry (file, symlink or directory tree) to the host path `target` inside the root
- * filesystem, keeping modification times and modes (unless `mode` replaces them, as --chmod does).
- * Entries get `owner`, or keep the source's uid and gid when it is undefined. Symlinks inside a
- * copied directory are copied as links, never followed.
+ * filesystem, keeping modification times and modes unless `options.mode` replaces them. Symlinks
+ * inside a copied directory are copied as links, never followed.
  */
 export async function copyEntry(
   sourcePath: string,
   sourceStats: Stats,
   target: string,
-  owner: Ownership | undefined,
-  recorder: CopyRecorder,
-  mode?: number,
+  options: CopyOptions,
 ): Promise<void> {
   if (sourceStats.isDirectory()) {
     const existing = await lstat(target).catch(() => undefined);
     if (existing && !existing.isDirectory()) await rm(target, { force: true });
     if (!existing?.isDirectory()) await mkdir(target);
-    recorder.add(target);
-    await copyDirectoryContents(sourcePath, target, owner, recorder, mode);
-    await applyAttributes(target, sourceStats, owner, mode);
+    options.recorder.add(target);
+    await copyDirectoryContents(sourcePath, target, options);
+    await applyAttributes(target, sourceStats, options.owner, options.mode);
     return;
   }
 
@@ -96,8 +104,8 @@ export async function copyEntry(
   } else {
     return; // NOTE: sockets, FIFOs and device files in the source are skipped; Docker copies FIFOs and devices.
   }
-  await applyAttributes(target, sourceStats, owner, mode);
-  recorder.add(target);
+  await applyAttributes(target, sourceStats, options.owner, options.mode);
+  options.recorder.add(target);
 }
 
 /**
@@ -107,20 +115,13 @@ export async function copyEntry(
 export async function copyDirectoryContents(
   sourcePath: string,
   target: string,
-  owner: Ownership | undefined,
-  recorder: CopyRecorder,
-  mode?: number,
+  options: CopyOptions,
 ): Promise<void> {
   for (const name of (await readdir(sourcePath)).sort()) {
     const childSource = path.join(sourcePath, name);
-    await copyEntry(
-      childSource,
-      await lstat(childSource),
-      path.join(target, name),
-      owner,
-      recorder,
-      mode,
-    );
+    const childStats = await lstat(childSource);
+    if (options.include && !options.include(childSource, childStats)) continue;
+    await copyEntry(childSource, childStats, path.join(target, name), options);
   }
 }
 

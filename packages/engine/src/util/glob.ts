@@ -9,6 +9,11 @@ export function hasWildcard(component: string): boolean {
  * classes, and `\` escapes the next character.
  */
 export function componentPatternToRegExp(pattern: string): RegExp {
+  return new RegExp(`^${componentPatternSource(pattern)}$`);
+}
+
+/** Returns the regular expression source (unanchored) of one component pattern; see componentPatternToRegExp. */
+export function componentPatternSource(pattern: string): string {
   let source = '';
   for (let i = 0; i < pattern.length; i += 1) {
     const char = pattern[i] as string;
@@ -29,7 +34,7 @@ export function componentPatternToRegExp(pattern: string): RegExp {
       i = end;
     } else source += escapeRegExp(char);
   }
-  return new RegExp(`^${source}$`);
+  return source;
 }
 
 function escapeRegExp(text: string): string {

@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { componentPatternSource } from '../util/glob.js';
+
+interface IgnorePattern {
+  /** True for a `!pattern` line, which puts matching paths back. */
+  exception: boolean;
+  regExp: RegExp;
+  /** The cleaned pattern split at `/`. */
+  parts: string[];
+}
+
+/**
+ * The rules of a `.dockerignore` file, with Docker's semantics: one pattern per line, `#` comments,
+ * Go filepath.Match wildcards plus `**` for any number of directories, leading `/` and `./` ignored,
+ * and `!` exceptions. A pattern also matches everything below a matching directory, and the last
+ * matching line decides.
+ */
+export class DockerIgnore {
+  private constructor(private readonly patterns: IgnorePattern[]) {}
+
+  static parse(text: string): DockerIgnore {
+    const patterns: IgnorePattern[] = [];
+    for (const rawLine of text.split(/\r?\n/)) {
+      const line = rawLine.trim();
+      if (line === '' || line.startsWith('#')) continue;
+      const exception = line.startsWith('!');
+      const cleaned = cleanPattern(exception ? line.slice(1).trim() : line);
+      if (cleaned === '') continue;
+      patterns.push({ exception, regExp: patternToRegExp(cleaned), parts: cleaned.split('/') });
+    }
+    return new DockerIgnore(patterns);
+  }
+
+  static empty(): DockerIgnore {
+    return new DockerIgnore([]);
+  }
+
+  /** Tells whether some `!` line could match a path below the directory `relativePath`, so an excluded directory must still be walked. */
+  mayIncludeBelow(relativePath: string): boolean {
+    const dirParts = relativePath.split('/').filter(Boolean);
+    return this.patterns.some(
+      (pattern) => pattern.exception && prefixCouldMatch(pattern.parts, dirParts),
+    );
+  }
+
+  /** Tells whether `relativePath` (POSIX, relative to the context root) is excluded from the context. */
+  excludes(relativePath: string): boolean {
+    const cleaned = path.posix.normalize(relativePath).replace(/^\.\/?/, '');
+    if (cleaned === '' || cleaned === '.') return false;
+    const candidates = parentsAndSelf(cleaned);
+    let excluded = false;
+    for (const pattern of this.patterns) {
+      if (candidates.some((candidate) => pattern.regExp.test(candidate)))
+        excluded = !pattern.exception;
+    }
+    return excluded;
+  }
+}
+
+/** Tells whether a path below `dirParts` could match the pattern `parts`, comparing component by component. */
+function prefixCouldMatch(parts: string[], dirParts: string[]): boolean {
+  for (const [index, dirPart] of dirParts.entries()) {
+    const part = parts[index];
+    if (part === '**') return true;
+    if (part === undefined || index === parts.length - 1) return false;
+    if (!new RegExp(`^${componentPatternSource(part)}$`).test(dirPart)) return false;
+  }
+  return parts.length > dirParts.length;
+}
+
+/** Normalises a pattern the way Docker does: clean it and drop a leading `/` or `./`. */
+function cleanPattern(pattern: string): string {
+  const normalized = path.posix.normalize(pattern).replace(/^(\.\/|\/)+/, '');
+  return normalized === '.' ? '' : normalized.replace(/\/$/, '');
+}
+
+/** Returns `a`, `a/b` and `a/b/c` for `a/b/c`. */
+function parentsAndSelf(relativePath: string): string[] {
+  const parts = relativePath.split('/');
+  return parts.map((_, index) => parts.slice(0, index + 1).join('/'));
+}
+
+function patternToRegExp(pattern: string): RegExp {
+  const parts = pattern.split('/');
+  let source = '';
+  for (const [index, part] of parts.entries()) {
+    const last = index === parts.length - 1;
+    if (part === '**') {
+      // `**` matches zero or more whole directories; at the end it matches everything.
+      source += last ? '.*' : '(?:[^/]+/)*';
+      continue;
+    }
+    source += componentPatternSource(part) + (last ? '' : '/');
+  }
+  return new RegExp(`^${source}$`);
+}
