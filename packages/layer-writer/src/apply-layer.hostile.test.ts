@@ -178,6 +178,16 @@ describe('applyLayer with hostile tars', () => {
     );
   });
 
+  it('keeps the existing file when rejecting a device', async () => {
+    await writeFile(path.join(root, 'mem'), 'kept');
+    await expectLayerError(
+      [{ name: 'mem', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 1 }],
+      'DEVICE_NOT_PERMITTED',
+      'mem',
+    );
+    expect(await readFile(path.join(root, 'mem'), 'utf8')).toBe('kept');
+  });
+
   it('rejects a whiteout climbing with ..', async () => {
     await expectLayerError([file('../.wh.outside', '')], 'PATH_ESCAPE', '../.wh.outside');
   });

@@ -164,6 +164,18 @@ class LayerApplier {
       this.directoryTimes.push({ hostPath, entry });
       return;
     }
+    // Checks come before the existing entry is removed, so a rejected entry changes nothing.
+    if ((entry.type === 'char' || entry.type === 'block') && !this.options.allowDevices) {
+      throw new LayerError(
+        'DEVICE_NOT_PERMITTED',
+        `tar entry "${entry.name}" is a ${entry.type} device, which is not permitted`,
+        {
+          hint: 'Pass allowDevices: true to create device files, or rebuild the layer without them.',
+        },
+      );
+    }
+    const linkTarget = entry.type === 'hardlink' ? await this.hardlinkTarget(entry) : undefined;
+    if (linkTarget === hostPath) return;
     if (existing !== undefined) await this.remove(hostPath);
 
     switch (entry.type) {
@@ -175,23 +187,14 @@ class LayerApplier {
         await this.applyMetadata(hostPath, entry);
         return;
       case 'hardlink':
-        await link(await this.hardlinkTarget(entry), hostPath);
+        await link(linkTarget!, hostPath);
         return;
       case 'fifo':
-        await this.makeNode(hostPath, entry, ['-m', octal(entry.mode), hostPath, 'p']);
+        await this.makeNode(hostPath, entry, 'mkfifo', ['-m', octal(entry.mode), hostPath]);
         return;
       case 'char':
       case 'block':
-        if (!this.options.allowDevices) {
-          throw new LayerError(
-            'DEVICE_NOT_PERMITTED',
-            `tar entry "${entry.name}" is a ${entry.type} device, which is not permitted`,
-            {
-              hint: 'Pass allowDevices: true to create device files, or rebuild the layer without them.',
-            },
-          );
-        }
-        await this.makeNode(hostPath, entry, [
+        await this.makeNode(hostPath, entry, 'mknod', [
           '-m',
           octal(entry.mode),
           hostPath,
@@ -240,12 +243,15 @@ class LayerApplier {
       await lutimes(hostPath, seconds(entry.atimeNs ?? entry.mtimeNs), seconds(entry.mtimeNs));
   }
 
-  private async makeNode(hostPath: string, entry: TarEntry, args: string[]): Promise<void> {
+  /** Creates a FIFO or device with coreutils, because Node has no mknod. */
+  private async makeNode(
+    hostPath: string,
+    entry: TarEntry,
+    command: 'mkfifo' | 'mknod',
+    args: string[],
+  ): Promise<void> {
     try {
-      await run(
-        entry.type === 'fifo' ? 'mkfifo' : 'mknod',
-        entry.type === 'fifo' ? args.slice(0, 3) : args,
-      );
+      await run(command, args);
     } catch (error) {
       throw new LayerError(
         'APPLY_FAILED',

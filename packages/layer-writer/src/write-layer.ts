@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { createDigestStream, layerMediaType } from '@kiln/oci-spec';
 import type { ChangeSet } from './change-set.js';
 import { LayerError } from './errors.js';
 import { zstdCompressor } from './external-filter.js';
+import { createFileSink } from './file-sink.js';
 import { ParallelGzip } from './gzip-parallel.js';
 import type { OwnerNames } from './owner-names.js';
 import { tarStream } from './tar-writer.js';
@@ -76,21 +76,11 @@ export async function writeLayer(
 
   try {
     if (compression === 'none') {
-      await pipeline(
-        tar,
-        uncompressed,
-        createWriteStream(temporary, { flags: 'wx', highWaterMark: STREAM_BUFFER }),
-      );
+      await pipeline(tar, uncompressed, createFileSink(temporary, STREAM_BUFFER));
     } else {
       const { stream, exited } = compressorFor(compression, options);
       await Promise.all([
-        pipeline(
-          tar,
-          uncompressed,
-          stream,
-          compressed,
-          createWriteStream(temporary, { flags: 'wx', highWaterMark: STREAM_BUFFER }),
-        ),
+        pipeline(tar, uncompressed, stream, compressed, createFileSink(temporary, STREAM_BUFFER)),
         exited,
       ]);
     }
