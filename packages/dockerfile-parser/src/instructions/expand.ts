@@ -60,7 +60,7 @@ function expandWith(instruction: Instruction, expander: Expander): Instruction {
       return {
         ...instruction,
         args: instruction.args.map((arg) =>
-          arg.value === undefined ? arg : { name: arg.name, value: expander.word(arg.value) },
+          arg.value === undefined ? arg : { ...arg, value: expander.word(arg.value) },
         ),
       };
     case 'copy':

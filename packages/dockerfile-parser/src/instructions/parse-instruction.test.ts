@@ -299,3 +299,31 @@ describe('ONBUILD heredocs', () => {
     });
   });
 });
+
+describe('description comments', () => {
+  it('reads stage and ARG descriptions from the comments above', () => {
+    const text = [
+      '# foo sets foo',
+      'ARG foo=bar',
+      '',
+      '# base defines first stage',
+      'FROM busybox AS base',
+      '# this is irrelevant',
+      'ARG foo',
+      '# bar defines bar',
+      '# baz is something else',
+      'ARG bar baz=123',
+    ].join('\n');
+    const nodes = parseAst(text).root.children;
+    const [metaArg, from, stageArg, twoArgs] = nodes.map((node) => parseInstructionNode(node));
+    expect(metaArg).toMatchObject({ args: [{ name: 'foo', value: 'bar', comment: 'sets foo' }] });
+    expect(from).toMatchObject({ stageName: 'base', comment: 'defines first stage' });
+    expect(stageArg).toEqual(expect.objectContaining({ args: [{ name: 'foo' }] }));
+    expect(twoArgs).toMatchObject({
+      args: [
+        { name: 'bar', comment: 'defines bar' },
+        { name: 'baz', value: '123', comment: 'is something else' },
+      ],
+    });
+  });
+});

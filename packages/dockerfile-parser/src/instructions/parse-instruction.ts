@@ -119,6 +119,14 @@ function keyValuePairs(request: ParseRequest): { pairs: KeyValuePair[]; legacyFo
   return { pairs, legacyForm: values[2] === '' };
 }
 
+// Docker reads a description for a stage or ARG from the comment lines right above it, when a
+// line starts with the name followed by a space.
+function descriptionComment(node: Node, name: string | undefined): string | undefined {
+  if (name === undefined || name === '') return undefined;
+  const line = node.prevComment.find((comment) => comment.startsWith(`${name} `));
+  return line === undefined ? undefined : line.slice(name.length + 1);
+}
+
 function parseFrom(request: ParseRequest): Instruction {
   const { args } = request;
   if (args.length !== 1 && !(args.length === 3 && (args[1] as string).toLowerCase() === 'as')) {
@@ -143,6 +151,7 @@ function parseFrom(request: ParseRequest): Instruction {
     image: args[0] as string,
     platform: request.flags.strings.get('platform'),
     stageName,
+    comment: descriptionComment(request.node, stageName),
   };
 }
 
@@ -247,7 +256,10 @@ function parseArg(request: ParseRequest): Instruction {
         `ARG names can not be blank: ${JSON.stringify(word)}`,
         'Write ARG name or ARG name=default.',
       );
-    return equals < 0 ? { name } : { name, value: word.slice(equals + 1) };
+    const declaration: ArgDeclaration =
+      equals < 0 ? { name } : { name, value: word.slice(equals + 1) };
+    const comment = descriptionComment(request.node, name);
+    return comment === undefined ? declaration : { ...declaration, comment };
   });
   return { ...request.base, kind: 'arg', args };
 }

@@ -13,6 +13,8 @@ export interface KeyValuePair {
 export interface ArgDeclaration {
   name: string;
   value?: string;
+  /** Description from a comment line above, written `# NAME description`. */
+  comment?: string;
 }
 
 /** A here-document body used by RUN or as a COPY/ADD source. */
@@ -61,6 +63,8 @@ export interface FromInstruction extends InstructionBase {
   image: string;
   platform?: string;
   stageName?: string;
+  /** Description from a comment line above, written `# STAGENAME description`. */
+  comment?: string;
 }
 
 export interface RunInstruction extends InstructionBase {
