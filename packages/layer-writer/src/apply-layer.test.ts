@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { applyLayer } from './apply-layer.js';
@@ -182,6 +183,23 @@ describe('applyLayer sources and options', () => {
       const applied = await applyLayer(() => createReadStream(blob, { highWaterMark: 3 }), target);
       expect(applied.diffId).toBe(diffId);
       expect(await readFile(path.join(target, 'etc/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
+    });
+  }
+
+  for (const compression of ['gzip', 'zstd', 'none'] as const) {
+    it(`fails when a ${compression} source fails midway`, async () => {
+      const { blob } = await smallLayer(compression);
+      const data = await readFile(blob);
+      const failing = (): NodeJS.ReadableStream =>
+        Readable.from(
+          (async function* () {
+            yield data.subarray(0, 40);
+            throw new Error('connection reset');
+          })(),
+        );
+      const target = path.join(work, 'target');
+      await mkdir(target);
+      await expect(applyLayer(failing, target)).rejects.toThrow(/connection reset/);
     });
   }
 

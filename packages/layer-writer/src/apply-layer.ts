@@ -42,8 +42,9 @@ const OPAQUE_MARKER = '.wh..wh..opq';
 /**
  * Applies a layer blob (tar, tar+gzip or tar+zstd, detected by magic bytes) to `rootfs`,
  * honouring OCI whiteouts, and returns the diffID of its tar stream. Names are resolved the way
- * a process chrooted to `rootfs` would see them, so no entry writes outside `rootfs`; an entry
- * that tries (`..` above the root, a hardlink to a missing target) fails with a LayerError.
+ * a process chrooted to `rootfs` would see them, so no entry writes outside `rootfs`. Entries
+ * that try (`..` above the root, a hardlink to a target outside) fail with a LayerError.
+ * NOTE: mtimes are applied with microsecond precision, see `seconds` below.
  */
 export async function applyLayer(
   source: LayerSource,

@@ -49,12 +49,12 @@ export async function openLayer(source: LayerSource): Promise<OpenedLayer> {
   );
 
   const compression = detectCompression(magic);
-  if (compression === 'gzip')
-    return {
-      compression,
-      tar: replay.pipe(zlib.createGunzip()) as Readable,
-      exited: Promise.resolve(),
-    };
+  if (compression === 'gzip') {
+    const gunzip = zlib.createGunzip();
+    // pipe() does not forward errors, and a source that fails must fail the gunzip stream.
+    replay.on('error', (error) => gunzip.destroy(error));
+    return { compression, tar: replay.pipe(gunzip), exited: Promise.resolve() };
+  }
   if (compression === 'zstd') return startZstd(replay);
   return { compression, tar: replay, exited: Promise.resolve() };
 }

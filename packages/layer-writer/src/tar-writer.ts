@@ -166,9 +166,9 @@ function normalizeEntryPath(entryPath: string): string {
   return trimmed;
 }
 
-// File system calls run synchronously: on files in the page cache one blocking call costs less
+// File system calls run synchronously. On files in the page cache one blocking call costs less
 // main-thread time than the thread-pool round trips of the promise API (about 20% less CPU for
-// the 5,000-file benchmark tree), and a busy machine delays every round trip further.
+// the 5,000-file benchmark tree). A busy machine also delays every round trip further.
 function statSource(fullPath: string, name: string): BigIntStats {
   try {
     return lstatSync(fullPath, { bigint: true });
