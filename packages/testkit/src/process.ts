@@ -93,10 +93,13 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const pid of childPids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
+      // A tracked child may lead a process group (the registry watchdog), so signal the group too.
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // Already gone, or not a group leader.
+        }
       }
     }
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });

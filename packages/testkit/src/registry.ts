@@ -57,6 +57,25 @@ export interface TestRegistry {
 }
 
 const START_ATTEMPTS = 3;
+
+// $1 is the config, $2 the PID of the test process and $3 the temporary directory, which the
+// watchdog removes only when the test process is gone. The loop ends when either process is gone.
+const WATCHDOG = [
+  'docker-registry serve "$1" & registry=$!',
+  'while kill -0 "$2" 2>/dev/null && kill -0 "$registry" 2>/dev/null; do sleep 0.5; done',
+  'kill "$registry" 2>/dev/null',
+  'wait "$registry"',
+  'kill -0 "$2" 2>/dev/null || rm -rf "$3"',
+].join('\n');
+
+/** Sends a signal to the process group led by `pid`: the watchdog shell and the registry. */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
 const POLL_INTERVAL_MS = 50;
 const START_TIMEOUT_MS = 10_000;
 
@@ -109,8 +128,11 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Te
   await writeFile(configPath, registryConfig({ port, storageDir, htpasswdPath, ...options }));
 
   const logFd = openSync(logPath, 'a');
-  const child = spawn('docker-registry', ['serve', configPath], {
+  // A shell watchdog runs the registry in its own process group and stops it when this process
+  // is gone, because a test worker killed by a signal never runs its exit handlers.
+  const child = spawn('sh', ['-c', WATCHDOG, 'sh', configPath, String(process.pid), dir], {
     stdio: ['ignore', logFd, logFd],
+    detached: true,
   });
   closeSync(logFd);
   if (child.pid === undefined) {
@@ -139,7 +161,7 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Te
       if (status === 200 || status === 401) break;
     }
     if (exited || Date.now() > deadline) {
-      child.kill('SIGKILL');
+      killGroup(pid, 'SIGKILL');
       const log = await readFile(logPath, 'utf8').catch(() => '');
       throw new TestkitError(
         'REGISTRY_START_FAILED',
@@ -163,9 +185,9 @@ async function startOnce(dir: string, options: StartRegistryOptions): Promise<Te
       if (stopped) return;
       stopped = true;
       if (!exited) {
-        child.kill('SIGTERM');
+        killGroup(pid, 'SIGTERM');
         await Promise.race([exitedPromise, sleep(5000)]);
-        if (!exited) child.kill('SIGKILL');
+        if (!exited) killGroup(pid, 'SIGKILL');
         await exitedPromise;
       }
       await removeTempDir(dir);
