@@ -7,10 +7,12 @@ type FlagKind = 'string' | 'bool' | 'strings';
 export type FlagSpec = Readonly<Record<string, FlagKind>>;
 
 export interface ParsedFlags {
-  strings: Map<string, string>;
-  bools: Map<string, boolean>;
-  lists: Map<string, string[]>;
+  strings: ReadonlyMap<string, string>;
+  bools: ReadonlyMap<string, boolean>;
+  lists: ReadonlyMap<string, string[]>;
 }
+
+const NO_FLAGS: ParsedFlags = { strings: new Map(), bools: new Map(), lists: new Map() };
 
 function flagError(message: string, hint: string): DockerfileParseError {
   return new DockerfileParseError(message, { code: 'INVALID_FLAG', hint });
@@ -31,7 +33,13 @@ export function parseFlags(
   words: readonly string[],
   spec: FlagSpec,
 ): ParsedFlags {
-  const parsed: ParsedFlags = { strings: new Map(), bools: new Map(), lists: new Map() };
+  // Most instructions have no flags; they share one empty result that nobody writes to.
+  if (words.length === 0) return NO_FLAGS;
+  const parsed = {
+    strings: new Map<string, string>(),
+    bools: new Map<string, boolean>(),
+    lists: new Map<string, string[]>(),
+  };
   for (const word of words) {
     if (!word.startsWith('--')) {
       throw flagError(
