@@ -6,6 +6,12 @@ export type { OciLayoutStoreOptions } from './oci-layout-store.js';
 export { RegistryCacheStore } from './registry-store.js';
 export type { CacheStoreEvent, RegistryCacheStoreOptions } from './registry-store.js';
 export { openCacheStore, parseCacheStoreLocation } from './open-store.js';
+export { BaseImageCache } from './base-image-cache.js';
+export type {
+  BaseImageCacheEvent,
+  BaseImageCacheOptions,
+  CachedBaseImage,
+} from './base-image-cache.js';
 export type { CacheStoreLocation, OpenCacheStoreOptions } from './open-store.js';
 export type {
   CacheBlobSource,
