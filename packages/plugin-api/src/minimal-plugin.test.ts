@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { InstructionContext } from './instruction.js';
 import { definePlugin } from './plugin.js';
 
-// The minimal plugin of the README, kept here so that it compiles and does what the guide says.
+// The minimal plugin of the README, kept here so that it compiles and behaves as the guide describes.
 const helloPlugin = definePlugin({
   name: 'kiln-plugin-hello',
   apiVersion: '^1.0.0',

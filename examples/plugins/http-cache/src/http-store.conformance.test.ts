@@ -32,7 +32,7 @@ function harnessFactory(options: Record<string, string>) {
   return async () => {
     const prefix = `conformance-${++prefixCount}`;
     const location = `${server.url}/${prefix}`;
-    // The engine sees the plugin's factory through the API type, with both arguments.
+    // The engine gets the plugin's factory as the API type, with both arguments.
     const factory: CacheStoreFactory = httpCachePlugin.cacheStores[0];
     const open = async () => factory.create(location, { logger: silentLogger, options });
     return {

@@ -177,7 +177,7 @@ describe('HttpCacheStore failures', () => {
     const hit = await store.get('key-gone');
     if (hit.status !== 'hit') throw new Error(`expected a hit, got ${hit.status}`);
 
-    // Removing the blob on the server stands in for another client pruning it.
+    // Removing the blob on the server simulates another client pruning it.
     await rm(join(server.root, prefix, 'cas'), { recursive: true });
     await expect(hit.open().then(readAll)).rejects.toMatchObject({ code: 'STORE_FAILED' });
     await store.close();
@@ -210,17 +210,24 @@ describe('http-cache plugin', () => {
 
   it('parses store options', () => {
     expect(
-      storeOptionsFrom({ verify: 'size', connections: '4', spoolDirectory: '/var/tmp' }),
+      storeOptionsFrom({
+        verify: 'size',
+        connections: '4',
+        spoolDirectory: '/var/tmp',
+        retries: '0',
+      }),
     ).toEqual({
       verify: 'size',
       connections: 4,
       spoolDirectory: '/var/tmp',
+      retries: 0,
     });
   });
 
   it.each([
     [{ verify: 'sometimes' }, /invalid HTTP cache option verify=sometimes/],
     [{ connections: '0' }, /invalid HTTP cache option connections=0/],
+    [{ retries: '-1' }, /invalid HTTP cache option retries=-1/],
   ])('rejects option %o', (options, message) => {
     expect(() => storeOptionsFrom(options)).toThrow(message);
   });

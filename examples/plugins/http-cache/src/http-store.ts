@@ -38,6 +38,8 @@ export interface HttpCacheStoreOptions {
   token?: string;
   /** Maximum connections to the server. Default 8. */
   connections?: number;
+  /** Attempts after the first for a request that failed or got 408, 429 or 5xx. Default 2. */
+  retries?: number;
 }
 
 // Records are a few hundred bytes; a larger body is not a record this store wrote.
@@ -74,6 +76,7 @@ export class HttpCacheStore implements CacheStore {
     this.name = `http:${parsed.origin}${parsed.basePath}`;
     this.#transport = new CacheTransport(parsed, {
       connections: options.connections ?? 8,
+      retries: options.retries ?? 2,
       ...(options.token === undefined ? {} : { token: options.token }),
     });
     this.#verify = options.verify ?? 'digest';
@@ -190,8 +193,8 @@ export class HttpCacheStore implements CacheStore {
     return undefined;
   }
 
-  // NOTE: a blob found corrupt is deleted so that the next put uploads it again; if another writer
-  // replaced it with good bytes in between, that copy is deleted too and reads as a miss later.
+  // A blob found corrupt is deleted so that the next put uploads it again.
+  // NOTE: if another writer replaced it with good bytes in between, that copy is deleted too.
   async #discardBlob(digest: string): Promise<void> {
     this.#verified.delete(digest);
     await this.#deleteQuietly(this.blobPath(digest));
@@ -274,22 +277,27 @@ export class HttpCacheStore implements CacheStore {
     return Number(headerValue(response, 'content-length')) === size;
   }
 
-  // The file is hashed again on its way out, because a caller's file may change after spooling;
-  // a blob that left with other bytes than its name says is deleted again.
+  // The file is hashed again during the upload because a caller's file may change after spooling.
+  // A blob uploaded with bytes that do not match its digest is deleted again.
   async #uploadBlob(blob: SpooledBlob): Promise<void> {
     const path = this.blobPath(blob.digest);
-    // The hash is read after the response rather than at end of stream: the server answers once
-    // it has Content-Length bytes, which can be before the file stream reports its end.
-    const digester = new Digester(parseDigest(blob.digest).algorithm);
-    const hashing = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        digester.update(chunk);
-        callback(null, chunk);
-      },
-    });
-    const body = pipeline(createReadStream(blob.path), hashing, () => undefined);
+    // The hash is read after the response rather than at end of stream, because the server
+    // responds once it has Content-Length bytes, which can be before the file stream ends.
+    let digester = new Digester(parseDigest(blob.digest).algorithm);
+    // Each attempt reads the file anew and hashes what it sends.
+    const openBody = (): Readable => {
+      const attemptDigester = new Digester(parseDigest(blob.digest).algorithm);
+      digester = attemptDigester;
+      const hashing = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          attemptDigester.update(chunk);
+          callback(null, chunk);
+        },
+      });
+      return pipeline(createReadStream(blob.path), hashing, () => undefined);
+    };
     try {
-      await this.#putExpectingCreated(path, body, {
+      await this.#putExpectingCreated(path, openBody, {
         'content-type': 'application/octet-stream',
         'content-length': String(blob.size),
       });
@@ -309,7 +317,7 @@ export class HttpCacheStore implements CacheStore {
 
   async #putExpectingCreated(
     path: string,
-    body: Readable | string,
+    body: string | (() => Readable),
     headers: Record<string, string>,
   ): Promise<void> {
     const response = await this.#transport.send('PUT', path, { body, headers });

@@ -11,7 +11,7 @@ function invalidOption(name: string, value: string, expected: string): CacheErro
 /** Turns the string options of the command line or config file into store options. */
 export function storeOptionsFrom(options: CacheStoreOptions['options']): HttpCacheStoreOptions {
   const parsed: HttpCacheStoreOptions = {};
-  const { verify, spoolDirectory, token, connections } = options;
+  const { verify, spoolDirectory, token, connections, retries } = options;
   if (verify !== undefined) {
     if (verify !== 'digest' && verify !== 'size')
       throw invalidOption('verify', verify, 'digest or size');
@@ -25,6 +25,12 @@ export function storeOptionsFrom(options: CacheStoreOptions['options']): HttpCac
     if (!Number.isInteger(count) || count < 1)
       throw invalidOption('connections', connections, 'a positive integer');
     parsed.connections = count;
+  }
+  if (retries !== undefined) {
+    const count = Number(retries);
+    if (!Number.isInteger(count) || count < 0)
+      throw invalidOption('retries', retries, 'zero or a positive integer');
+    parsed.retries = count;
   }
   return parsed;
 }

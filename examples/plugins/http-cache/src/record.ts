@@ -19,8 +19,8 @@ function isStringMap(value: unknown): value is Record<string, string> {
 }
 
 /**
- * Parses an action-cache entry; returns the problem instead of throwing, because an entry that
- * another tool or a broken upload left behind must read as corrupt, not fail the build.
+ * Parses an action-cache entry. It returns the problem instead of throwing, because an entry
+ * that another tool or a broken upload left behind must read as corrupt, not fail the build.
  */
 export function parseRecord(
   text: string,

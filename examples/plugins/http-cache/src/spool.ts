@@ -18,8 +18,8 @@ export interface SpooledBlob {
 
 /**
  * Makes `source` a file of known digest. The blob's URL is its digest, which is known only
- * after the last byte, so a stream is first written to a temporary file in `spoolDirectory`;
- * a file source is only hashed.
+ * after the last byte, so a stream is first written to a temporary file in `spoolDirectory`.
+ * A file source is only hashed.
  */
 export async function spoolBlob(
   source: CacheBlobSource,

@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CacheError } from '@kiln/cache';
 import { Pool, type Dispatcher } from 'undici';
 
-/** Where a store lives, parsed from `http://[user:password@]host[:port][/prefix]`. */
+/** Location of a store, parsed from `http://[user:password@]host[:port][/prefix]`. */
 export interface CacheLocation {
   /** `http://host:port`, without credentials. */
   origin: string;
@@ -39,8 +40,8 @@ export function parseCacheLocation(location: string): CacheLocation {
 
 function invalidLocation(location: string, problem: string, cause?: unknown): CacheError {
   // The location may carry a password, so the message shows it without user information.
-  const shown = location.replace(/\/\/[^/@]*@/, '//');
-  return new CacheError('STORE_FAILED', `invalid HTTP cache location ${shown}: ${problem}`, {
+  const redacted = location.replace(/\/\/[^/@]*@/, '//');
+  return new CacheError('STORE_FAILED', `invalid HTTP cache location ${redacted}: ${problem}`, {
     hint: 'Give the location as http://HOST[:PORT][/PREFIX] or https://...',
     cause,
   });
@@ -54,45 +55,88 @@ export interface HttpResponse {
 
 export interface SendOptions {
   headers?: Record<string, string>;
-  body?: Readable | string;
+  /** A string, or an opener called once per attempt so that a retry sends the body again. */
+  body?: string | (() => Readable);
 }
 
-/** One connection pool to the cache server, adding the base path and credentials to each request. */
+export interface TransportOptions {
+  connections: number;
+  /** Attempts after the first for a request that failed without a response or got a retryable status. */
+  retries: number;
+  token?: string;
+}
+
+// Statuses that say the server or a proxy in front of it may succeed on a later attempt.
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+const BASE_DELAY_MS = 100;
+const MAX_DELAY_MS = 5_000;
+
+// Waits 100 ms, 200 ms, 400 ms and so on, or what Retry-After asks (in seconds), at most 5 s.
+function retryDelay(attempt: number, retryAfter: string | string[] | undefined): number {
+  const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  const delay =
+    Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : BASE_DELAY_MS * 2 ** attempt;
+  return Math.min(delay, MAX_DELAY_MS);
+}
+
+/**
+ * One connection pool to the cache server, adding the base path and credentials to each request
+ * and retrying failed attempts. Every request the store sends (GET, HEAD, PUT of a whole entry,
+ * DELETE) is idempotent, so a retry is safe.
+ */
 export class CacheTransport {
   readonly #pool: Pool;
   readonly #location: CacheLocation;
   readonly #headers: Record<string, string>;
+  readonly #retries: number;
 
-  constructor(location: CacheLocation, options: { connections: number; token?: string }) {
+  constructor(location: CacheLocation, options: TransportOptions) {
     this.#location = location;
     this.#pool = new Pool(location.origin, { connections: options.connections });
+    this.#retries = options.retries;
     this.#headers = {};
     if (options.token !== undefined) this.#headers.authorization = `Bearer ${options.token}`;
     else if (location.authorization !== undefined)
       this.#headers.authorization = location.authorization;
   }
 
-  /** The URL of `path` under the base path, for messages (it never contains credentials). */
+  /** Returns the URL of `path` under the base path, for messages; it never contains credentials. */
   urlOf(path: string): string {
     return `${this.#location.origin}${this.#location.basePath}${path}`;
   }
 
-  /** Sends a request; throws a `STORE_FAILED` CacheError only when no response arrived. */
-  async send(method: Dispatcher.HttpMethod, path: string, options: SendOptions = {}) {
-    try {
-      const response = await this.#pool.request({
-        method,
-        path: `${this.#location.basePath}${path}`,
-        headers: { ...this.#headers, ...options.headers },
-        body: options.body ?? null,
-      });
-      return response as HttpResponse;
-    } catch (error) {
-      throw new CacheError(
-        'STORE_FAILED',
-        `HTTP cache store: ${method} ${this.urlOf(path)} failed: ${(error as Error).message}`,
-        { hint: 'Check that the cache server is running and reachable.', cause: error },
-      );
+  /**
+   * Sends a request and returns the response of the last attempt. Throws a `STORE_FAILED`
+   * CacheError only when no attempt got a response.
+   */
+  async send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: SendOptions = {},
+  ): Promise<HttpResponse> {
+    for (let attempt = 0; ; attempt++) {
+      let response: HttpResponse;
+      try {
+        response = (await this.#pool.request({
+          method,
+          path: `${this.#location.basePath}${path}`,
+          headers: { ...this.#headers, ...options.headers },
+          body: typeof options.body === 'function' ? options.body() : (options.body ?? null),
+        })) as HttpResponse;
+      } catch (error) {
+        if (attempt < this.#retries) {
+          await sleep(retryDelay(attempt, undefined));
+          continue;
+        }
+        throw new CacheError(
+          'STORE_FAILED',
+          `HTTP cache store: ${method} ${this.urlOf(path)} failed: ${(error as Error).message}`,
+          { hint: 'Check that the cache server is running and reachable.', cause: error },
+        );
+      }
+      if (!RETRYABLE_STATUSES.has(response.statusCode) || attempt >= this.#retries) return response;
+      await response.body.dump().catch(() => undefined);
+      await sleep(retryDelay(attempt, response.headers['retry-after']));
     }
   }
 

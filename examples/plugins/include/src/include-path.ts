@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { processWord, ShellExpansionError, type SourceLocation } from '@kiln/dockerfile-parser';
 import { IncludeError } from './errors.js';
 
-/** What an INCLUDE line asks for, after its variables are expanded. */
+/** The file an INCLUDE line requests, after its variables are expanded. */
 export interface IncludeRequest {
   /** The path as written after expansion, before it is resolved. */
   path: string;
@@ -58,8 +58,8 @@ export function parseIncludeLine(
 
 /**
  * Resolves an INCLUDE path to a path in the build context. The top-level Dockerfile's includes
- * are relative to the context root, as COPY sources are; an included file's includes are
- * relative to that file's directory; a leading `/` always means the context root.
+ * are relative to the context root, as COPY sources are. An included file's includes are
+ * relative to that file's directory. A leading `/` always means the context root.
  */
 export function resolveIncludePath(
   path: string,

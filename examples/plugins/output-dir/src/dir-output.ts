@@ -120,7 +120,7 @@ export class DirectoryOutput implements OutputTarget {
     }
   }
 
-  // Moves the staging directory into place; an earlier destination is renamed aside first and
+  // Moves the staging directory into place. An earlier destination is renamed aside first and
   // removed after, so a failure leaves either the old or the new tree at `dest`.
   async #replace(staging: string, dest: string, empty: boolean | undefined): Promise<void> {
     if (empty === undefined) {

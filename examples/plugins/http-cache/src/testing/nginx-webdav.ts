@@ -26,7 +26,7 @@ const POLL_INTERVAL_MS = 50;
 
 function nginxConfig(prefix: string, port: number, root: string): string {
   // Running as root, nginx would switch its workers to `nobody`, which cannot write into a
-  // temporary directory owned by root; the workers keep the test's own user instead.
+  // temporary directory owned by root. So the workers keep the test's own user.
   const user = process.getuid?.() === 0 ? `user ${userInfo().username};` : '';
   return `
 ${user}
@@ -104,7 +104,7 @@ async function startOnce(prefix: string, root: string): Promise<WebDavServer> {
 
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + START_TIMEOUT_MS;
-  // Any HTTP status means nginx is up; the root path of an empty directory answers 403 or 404.
+  // Any HTTP status means nginx is up, because the root of an empty directory returns 403 or 404.
   while ((await probeStatus(`${url}/`)) === undefined) {
     if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');

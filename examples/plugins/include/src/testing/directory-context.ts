@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { BuildContextReader, ContextFileInfo } from '@kiln/plugin-api';
 
 /**
- * A build context reader over a local directory, for tests: no `.dockerignore`, and `list`
+ * Creates a build context reader over a local directory, for tests: no `.dockerignore`, and `list`
  * matches exact paths only. Paths that leave the directory read as missing.
  */
 export function directoryContext(root: string): BuildContextReader {
