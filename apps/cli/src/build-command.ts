@@ -16,6 +16,9 @@ export interface BuildFlags {
   tarPath?: string;
   ociLayoutPath?: string;
   digestFile?: string;
+  imageNameWithDigestFile?: string;
+  imageNameTagWithDigestFile?: string;
+  ignorePath: string[];
   insecure: boolean;
   insecurePull: boolean;
   insecureRegistry: string[];
@@ -53,6 +56,20 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
       'write the image into this OCI image layout directory (created or added to)',
     )
     .option('--digest-file <file>', 'write the image manifest digest to this file')
+    .option(
+      '--image-name-with-digest-file <file>',
+      'write REGISTRY/REPO@DIGEST for each destination to this file',
+    )
+    .option(
+      '--image-name-tag-with-digest-file <file>',
+      'write REGISTRY/REPO:TAG@DIGEST for each destination to this file',
+    )
+    .option(
+      '--ignore-path <path>',
+      'path in the image that RUN snapshots leave out; repeatable',
+      collect,
+      [],
+    )
     .option('--insecure', 'push to registries over plain HTTP', false)
     .option('--insecure-pull', 'pull base images over plain HTTP', false)
     .option(
@@ -112,6 +129,13 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
     ...(flags.tarPath === undefined ? {} : { tarPath: flags.tarPath }),
     ...(flags.ociLayoutPath === undefined ? {} : { ociLayoutPath: flags.ociLayoutPath }),
     ...(flags.digestFile === undefined ? {} : { digestFile: flags.digestFile }),
+    ...(flags.imageNameWithDigestFile === undefined
+      ? {}
+      : { imageNameWithDigestFile: flags.imageNameWithDigestFile }),
+    ...(flags.imageNameTagWithDigestFile === undefined
+      ? {}
+      : { imageNameTagWithDigestFile: flags.imageNameTagWithDigestFile }),
+    ignorePaths: flags.ignorePath,
     labels: parseLabels(flags.label),
     insecure: flags.insecure,
     insecurePull: flags.insecurePull,

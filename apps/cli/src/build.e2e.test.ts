@@ -164,6 +164,10 @@ describe('kiln build examples/hello', () => {
       tarPath,
       '--digest-file',
       digestFile,
+      '--image-name-with-digest-file',
+      path.join(tmp, 'names'),
+      '--image-name-tag-with-digest-file',
+      path.join(tmp, 'tags'),
       '--insecure-pull',
       '--registry-map',
       `docker.io=${registry.host}`,
@@ -171,6 +175,10 @@ describe('kiln build examples/hello', () => {
     expect(result.code, result.stderr).toBe(0);
     const localDigest = digestOf(result.stdout);
     expect(await readFile(digestFile, 'utf8')).toBe(localDigest);
+    expect(await readFile(path.join(tmp, 'names'), 'utf8')).toBe(
+      `${registry.host}/hello@${localDigest}\n`,
+    );
+    expect(await readFile(path.join(tmp, 'tags'), 'utf8')).toBe(`${destination}@${localDigest}\n`);
 
     const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8'));
     expect(index.manifests[0].digest).toBe(localDigest);
@@ -302,9 +310,12 @@ describe('built kiln command', () => {
       { env: { ...process.env, KILN_DIR: kilnDir }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
+    let interrupted = false;
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (stderr.includes('  waiting')) child.kill('SIGINT');
+      if (interrupted || !stderr.includes('  waiting')) return;
+      interrupted = true;
+      child.kill('SIGINT');
     });
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code, stderr).toBe(130);

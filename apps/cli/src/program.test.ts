@@ -121,6 +121,12 @@ describe('kiln build options', () => {
         'layout',
         '--digest-file',
         'digest',
+        '--image-name-with-digest-file',
+        'names',
+        '--image-name-tag-with-digest-file',
+        'tags',
+        '--ignore-path',
+        '/var/cache',
       ],
       {
         env: {
@@ -148,6 +154,9 @@ describe('kiln build options', () => {
       tarPath: 'out.tar',
       ociLayoutPath: 'layout',
       digestFile: 'digest',
+      imageNameWithDigestFile: 'names',
+      imageNameTagWithDigestFile: 'tags',
+      ignorePaths: ['/var/cache'],
       workDir: '/var/kiln',
     });
     expect(run.options?.buildArgs).not.toHaveProperty('UNSET');
@@ -207,6 +216,9 @@ describe('kiln help', () => {
       '--tar-path',
       '--oci-layout-path',
       '--digest-file',
+      '--image-name-with-digest-file',
+      '--image-name-tag-with-digest-file',
+      '--ignore-path',
       '--insecure',
       '--insecure-pull',
       '--insecure-registry',

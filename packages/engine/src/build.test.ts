@@ -368,6 +368,26 @@ describe('build RUN', () => {
     expect(events.filter((e) => e.type === 'layer-written')).toHaveLength(4);
   });
 
+  it('leaves ignored paths out of RUN layers', async () => {
+    const context = await makeContext({
+      Dockerfile:
+        'FROM scratch\nCOPY rootfs/ /\nRUN mkdir -p /var/cache/x && echo a > /var/cache/x/f && echo b > /kept\n',
+    });
+    await addBusybox(context);
+    const layout = path.join(dir, 'ignore-path-layout');
+    const result = await build({
+      context,
+      noPush: true,
+      ociLayoutPath: layout,
+      workDir: path.join(dir, 'work'),
+      ignorePaths: ['/var/cache'],
+    });
+    expect(await layerListing(layout, result, 1)).toEqual([
+      '-rw-r--r-- 0/0 2 kept',
+      'drwxr-xr-x 0/0 0 var/',
+    ]);
+  });
+
   it('passes proxy build args without ARG and keeps other args out', async () => {
     const context = await makeContext({
       Dockerfile: 'FROM scratch\nCOPY rootfs/ /\nRUN echo "${HTTP_PROXY}|${OTHER}" > /args.txt\n',

@@ -57,6 +57,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         parsed.metaArgs.flatMap((instruction) => instruction.args.map((arg) => arg.name)),
       ),
       signal: options.signal,
+      ignorePaths: options.ignorePaths ?? [],
       stageNames: new Map(
         parsed.stages.flatMap((s) =>
           s.name === undefined ? [] : [[s.name, s.index] as [string, number]],
@@ -203,7 +204,7 @@ async function buildStage(
     image = new ImageBuilder({ config: base.config, layers: base.layers }, stagePlatform, created);
   }
 
-  const run = createStageRun(stage, rootfs, image, services.buildArgs);
+  const run = createStageRun(stage, rootfs, image, services.buildArgs, services.ignorePaths);
   await runStageInstructions(stage, run, services, parsed.escapeToken);
   return run;
 }

@@ -19,6 +19,12 @@ export interface BuildOptions {
   tarPath?: string;
   /** File to write the manifest digest to. */
   digestFile?: string;
+  /** File to write `REGISTRY/REPOSITORY@DIGEST` to, one line per destination (kaniko's flag of that name). */
+  imageNameWithDigestFile?: string;
+  /** File to write `REGISTRY/REPOSITORY:TAG@DIGEST` to, one line per destination. */
+  imageNameTagWithDigestFile?: string;
+  /** Paths inside the root filesystem that RUN snapshots leave out, like `/var/cache/apt`. */
+  ignorePaths?: string[];
   /** Labels set on the image after the Dockerfile's own. */
   labels?: Record<string, string>;
   /** Push over plain HTTP. */

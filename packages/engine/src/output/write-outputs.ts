@@ -51,6 +51,24 @@ export async function writeOutputs(
     results.push({ kind: 'tar', target: options.tarPath, digest: image.digest });
   }
 
+  const digestLines: Array<[string | undefined, (ref: ImageReference) => string]> = [
+    [options.imageNameWithDigestFile, (ref) => `${ref.name()}@${image.digest}`],
+    [
+      options.imageNameTagWithDigestFile,
+      (ref) => `${ref.name()}${ref.tag === undefined ? '' : `:${ref.tag}`}@${image.digest}`,
+    ],
+  ];
+  for (const [file, format] of digestLines) {
+    if (!file) continue;
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await writeFileAtomic(
+      path.resolve(file),
+      destinations.map((ref) => `${format(ref)}\n`).join(''),
+    );
+    emit({ type: 'output-written', kind: 'digest-file', path: file });
+    results.push({ kind: 'digest-file', target: file, digest: image.digest });
+  }
+
   if (options.digestFile) {
     await mkdir(path.dirname(path.resolve(options.digestFile)), { recursive: true });
     await writeFileAtomic(path.resolve(options.digestFile), image.digest);

@@ -23,6 +23,7 @@ export function createStageRun(
   rootfs: string,
   image: ImageBuilder,
   buildArgs: Readonly<Record<string, string>> = {},
+  ignorePaths: string[] = [],
 ): StageRun {
   return {
     index: stage.index,
@@ -40,7 +41,7 @@ export function createStageRun(
         buildArgs[name] === undefined ? [] : [[name, buildArgs[name]] as [string, string]],
       ),
     ),
-    snapshotter: new WalkSnapshotter(rootfs),
+    snapshotter: new WalkSnapshotter(rootfs, { ignorePaths }),
     baselineCurrent: false,
   };
 }

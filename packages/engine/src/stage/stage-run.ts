@@ -41,6 +41,8 @@ export interface BuildServices {
   /** Stage names (lower case) to indexes. */
   stageNames: Map<string, number>;
   emit(event: BuildEvent): void;
+  /** Paths inside each root filesystem that RUN snapshots leave out. */
+  ignorePaths: string[];
   /** Cancels the build between steps and kills a running RUN. */
   signal: AbortSignal | undefined;
 }
