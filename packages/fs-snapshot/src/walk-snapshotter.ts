@@ -27,9 +27,9 @@ export class WalkSnapshotter implements Snapshotter {
     this.#options = options;
   }
 
-  /** Takes the first baseline; call it before the first change to the tree. */
+  /** Takes the baseline; called again, it makes the current state the new baseline. */
   async init(): Promise<void> {
-    this.#baseline = await takeSnapshot(this.root, this.#options);
+    this.#baseline = await takeSnapshot(this.root, { ...this.#options, previous: this.#baseline });
   }
 
   /** Returns what differs from the last baseline and makes the current state the new baseline. */
