@@ -165,7 +165,7 @@ export async function getManifest(
     const declared =
       document.kind === 'index' ? document.index.mediaType : document.manifest.mediaType;
     const byKind = document.kind === 'index' ? MediaType.OciIndex : MediaType.OciManifest;
-    // A generic Content-Type such as application/json says nothing, so the document decides.
+    // A generic Content-Type such as application/json does not name the kind, so the document decides.
     const servedKnown = isIndexMediaType(contentType) || isManifestMediaType(contentType);
     const mediaType = servedKnown ? contentType : (declared ?? byKind);
     return { descriptor: { mediaType, digest, size: bytes.length }, bytes, mediaType };

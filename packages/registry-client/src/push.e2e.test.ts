@@ -165,11 +165,16 @@ describe('push', () => {
     const client = newClient({ chunkSize: 512 });
     const wrong = { ...small.layers[0]!.descriptor, digest: `sha256:${'0'.repeat(64)}` };
     await expect(
-      client.pushBlob(`${registry.host}/chunked/c:v1`, wrong, () =>
+      client.pushBlob(`${proxy.host}/chunked/c:v1`, wrong, () =>
         createReadStream(small.layers[0]!.path),
       ),
     ).rejects.toThrow(/hashed to sha256:[0-9a-f]{64} \(1000 bytes\); not committing/);
     expect(await client.hasBlob(`${registry.host}/chunked/c:v1`, wrong.digest)).toBe(false);
+    // The abandoned session is deleted rather than left to expire.
+    const cancel = proxy.log.find(
+      (entry) => entry.method === 'DELETE' && entry.path.startsWith('/v2/chunked/c/blobs/uploads/'),
+    );
+    expect(cancel?.status).toBe(204);
   });
 
   it('keeps the exact manifest media type', async () => {

@@ -122,6 +122,7 @@ export async function uploadChunked(
   // not attempted: distribution's blob upload handler (registry/handlers/blobupload.go) rejects a
   // session whose stored size differs from the offset in its state token, which a cut PATCH leaves.
   const source = await open();
+
   try {
     for await (const chunk of chunksOf(source, chunkSize)) {
       hash.update(chunk);
@@ -149,8 +150,10 @@ export async function uploadChunked(
   } finally {
     source.destroy();
   }
+
   const actual = `${parseDigest(descriptor.digest).algorithm}:${hash.digest('hex')}`;
   if (actual !== descriptor.digest || offset !== descriptor.size) {
+    await cancelUpload(core, endpoint, location, scopes);
     throw new RegistryError(
       'DIGEST_MISMATCH',
       `blob content for ${descriptor.digest} (${descriptor.size} bytes) hashed to ${actual} (${offset} bytes); not committing the upload to ${endpoint.repository}`,
@@ -162,6 +165,7 @@ export async function uploadChunked(
       },
     );
   }
+
   return core.http.request(endpoint, {
     method: 'PUT',
     target: withDigest(location, descriptor.digest),
@@ -172,4 +176,26 @@ export async function uploadChunked(
     what: `commit of blob ${descriptor.digest}`,
     digest: descriptor.digest,
   });
+}
+
+/** Deletes an upload session that will not be committed; a failure only leaves it to expire. */
+async function cancelUpload(
+  core: ClientCore,
+  endpoint: Endpoint,
+  location: string,
+  scopes: string[],
+): Promise<void> {
+  try {
+    const response = await core.http.request(endpoint, {
+      method: 'DELETE',
+      target: location,
+      scopes,
+      expect: [204, 404],
+      retry: false,
+      what: 'cancel of an upload session',
+    });
+    await response.body.dump();
+  } catch {
+    // The registry removes abandoned sessions itself.
+  }
 }
