@@ -9,11 +9,29 @@ export interface LockOptions {
   staleMs?: number;
 }
 
+// Holders in this process queue here, so that only one of them at a time polls the lock file.
+const queues = new Map<string, Promise<unknown>>();
+
 /**
  * Runs `action` while holding an exclusive lock file, created with O_EXCL so that only one
- * process at a time holds it; waits with growing delays while another writer holds it.
+ * process at a time holds it; waits with growing delays while another process holds it.
  */
-export async function withLockFile<T>(
+export function withLockFile<T>(
+  lockPath: string,
+  action: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
+  const previous = queues.get(lockPath) ?? Promise.resolve();
+  const next = previous.then(() => holdLockFile(lockPath, action, options));
+  const settled = next.catch(() => undefined);
+  queues.set(lockPath, settled);
+  void settled.then(() => {
+    if (queues.get(lockPath) === settled) queues.delete(lockPath);
+  });
+  return next;
+}
+
+async function holdLockFile<T>(
   lockPath: string,
   action: () => Promise<T>,
   options: LockOptions = {},
@@ -47,7 +65,7 @@ export async function withLockFile<T>(
       });
     }
     await sleep(delay);
-    delay = Math.min(delay * 2, 200);
+    delay = Math.min(delay * 2, 50);
   }
 
   try {
