@@ -23,6 +23,7 @@ export { DockerfileParseError, renderSnippet } from './errors.js';
 export { LINT_RULES } from './lint/rules.js';
 export { formatLintWarning } from './lint/format.js';
 export { resolveStageArgs } from './stages/args.js';
+export { toJsonDocument } from './stages/json.js';
 export { platformArgs, defaultPlatform, PROXY_ARGS } from './stages/platform-args.js';
 export { INSTRUCTION_KINDS } from './instructions/types.js';
 
@@ -38,6 +39,7 @@ export type { PlatformSpec } from './stages/platform-args.js';
 export type { ParseOptions, ParsedDockerfile, Stage, StageBase } from './stages/types.js';
 export type { LintRule, LintWarning } from './lint/types.js';
 export type { ArgSources } from './stages/args.js';
+export type { ParsedDockerfileJson } from './stages/json.js';
 export type { LintRuleName } from './lint/rules.js';
 export type {
   Instruction,
