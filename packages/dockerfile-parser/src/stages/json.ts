@@ -23,6 +23,7 @@ export interface ParsedDockerfileJson {
 export function toJsonDocument(parsed: ParsedDockerfile): ParsedDockerfileJson {
   const metaArgValues: Record<string, string | null> = {};
   for (const [name, value] of Object.entries(parsed.metaArgValues)) {
+    // defineProperty, because assigning a key named __proto__ would set the prototype.
     Object.defineProperty(metaArgValues, name, {
       value: value ?? null,
       enumerable: true,
