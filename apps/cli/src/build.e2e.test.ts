@@ -229,6 +229,41 @@ describe('kiln build examples/hello', () => {
   });
 });
 
+describe('kiln build COPY --from an image', () => {
+  it('copies a file out of a pulled image', async () => {
+    const context = path.join(tmp, 'copy-from-image');
+    await mkdir(context, { recursive: true });
+    await writeFile(
+      path.join(context, 'Dockerfile'),
+      'FROM scratch\nCOPY --from=busybox /bin/busybox /bin/busybox\n',
+    );
+    const layout = path.join(tmp, 'copy-from-image-layout');
+    const result = await kiln([
+      'build',
+      '-c',
+      context,
+      '--no-push',
+      '--oci-layout-path',
+      layout,
+      ...registryFlags(),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8'));
+    const manifest = JSON.parse(
+      await readFile(path.join(layout, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'),
+    );
+    expect(manifest.layers).toHaveLength(1);
+    const listing = await runCommand('tar', [
+      '--numeric-owner',
+      '-tvzf',
+      path.join(layout, 'blobs/sha256', manifest.layers[0].digest.slice(7)),
+    ]);
+    const lines = listing.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^-rwxr-xr-x 0\/0 .* bin\/busybox$/);
+  });
+});
+
 describe('kiln build failures', () => {
   it('names a base image the registry does not have', async () => {
     const context = path.join(tmp, 'missing-base');

@@ -44,9 +44,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   });
 
   try {
+    const store = new BlobStore(path.join(work.root, 'blobs'));
+    const imageRootfs = new Map<string, Promise<string>>();
+    const pullImageRootfs = (image: string): Promise<string> => {
+      let rootfs = imageRootfs.get(image);
+      if (rootfs === undefined) {
+        const dir = path.join(work.scratch, 'images', String(imageRootfs.size));
+        rootfs = pullBaseImage(client, image, platform, store, emit).then(async (pulled) => {
+          await applyLayers(store, pulled.layers, pulled.config.rootfs.diff_ids, dir);
+          return dir;
+        });
+        imageRootfs.set(image, rootfs);
+      }
+      return rootfs;
+    };
     const services: BuildServices = {
       context,
-      store: new BlobStore(path.join(work.root, 'blobs')),
+      store,
+      imageRootfs: pullImageRootfs,
       scratchDir: work.scratch,
       reproducible: options.reproducible ?? false,
       buildArgs: options.buildArgs ?? {},

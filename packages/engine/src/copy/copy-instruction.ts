@@ -153,13 +153,19 @@ async function sourceContext(
   if (instruction.kind !== 'copy' || instruction.from === undefined) return services.context;
   const from = instruction.from.toLowerCase();
   const index = services.stageNames.get(from) ?? (/^\d+$/.test(from) ? Number(from) : undefined);
-  const stage = index === undefined ? undefined : services.stages.get(index);
+  if (index === undefined) {
+    // Not a stage: an image reference, pulled and unpacked once per build.
+    return DirectoryContext.open(await services.imageRootfs(instruction.from), {
+      readIgnoreFile: false,
+    });
+  }
+  const stage = services.stages.get(index);
   if (!stage) {
     throw new EngineError(
       'UNKNOWN_STAGE',
-      `COPY --from=${instruction.from} names no earlier stage`,
+      `COPY --from=${instruction.from} names no stage built before this one`,
       {
-        hint: 'Name a stage defined above this one (FROM ... AS NAME) or its index; images in --from are not supported yet.',
+        hint: 'Name a stage defined above this one (FROM ... AS NAME), its index, or an image reference.',
       },
     );
   }

@@ -41,6 +41,8 @@ export interface BuildServices {
   /** Stage names (lower case) to indexes. */
   stageNames: Map<string, number>;
   emit(event: BuildEvent): void;
+  /** Returns the root filesystem of an image named by COPY --from, pulling and unpacking it once. */
+  imageRootfs(image: string): Promise<string>;
   /** Paths inside each root filesystem that RUN snapshots leave out. */
   ignorePaths: string[];
   /** Cancels the build between steps and kills a running RUN. */
