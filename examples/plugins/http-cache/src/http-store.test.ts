@@ -110,6 +110,7 @@ describe('HttpCacheStore layout', () => {
 describe('HttpCacheStore damaged records', () => {
   it.each([
     ['not JSON', '{'],
+    ['larger than 1 MiB', ' '.repeat((1 << 20) + 1)],
     ['another key', JSON.stringify({ formatVersion: 1, key: 'other' })],
     ['another format version', JSON.stringify({ formatVersion: 2, key: 'key-bad' })],
     [

@@ -57,6 +57,21 @@ function headerValue(response: HttpResponse, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+// Reads a response body as UTF-8 text, or returns undefined once it exceeds `limit` bytes.
+async function readLimited(response: HttpResponse, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      response.body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * A cache store on a plain HTTP server, in the layout of remote build caches: blobs at
  * `PREFIX/cas/<algorithm>/<hex>` and records (JSON) at `PREFIX/ac/<sha256 of the key>`, written with
@@ -111,15 +126,14 @@ export class HttpCacheStore implements CacheStore {
     if (response.statusCode !== 200)
       throw await unexpectedStatus(this.#transport, 'GET', path, response);
 
-    const length = Number(headerValue(response, 'content-length') ?? 0);
-    if (length > MAX_RECORD_BYTES) {
-      await response.body.dump();
+    const text = await readLimited(response, MAX_RECORD_BYTES);
+    if (text === undefined) {
       return corrupt(
         'record-invalid',
-        `cache record ${this.#transport.urlOf(path)} for key ${key} is ${length} bytes, too large for a record`,
+        `cache record ${this.#transport.urlOf(path)} for key ${key} is larger than ${MAX_RECORD_BYTES} bytes, too large for a record`,
       );
     }
-    const parsed = parseRecord(await response.body.text(), key);
+    const parsed = parseRecord(text, key);
     if ('problem' in parsed) {
       return corrupt(
         'record-invalid',
@@ -157,8 +171,10 @@ export class HttpCacheStore implements CacheStore {
     if (response.statusCode !== 200)
       throw await unexpectedStatus(this.#transport, method, path, response);
 
-    const length = Number(headerValue(response, 'content-length'));
-    if (length !== size) {
+    // A response without Content-Length (chunked) is checked by its hash alone.
+    const lengthHeader = headerValue(response, 'content-length');
+    const length = lengthHeader === undefined ? undefined : Number(lengthHeader);
+    if (length !== undefined && length !== size) {
       await response.body.dump();
       await this.#discardBlob(digest);
       return corrupt(
@@ -181,6 +197,13 @@ export class HttpCacheStore implements CacheStore {
         },
       );
     }
+    if (actual.size !== size) {
+      await this.#discardBlob(digest);
+      return corrupt(
+        'size-mismatch',
+        `cached blob ${digest} at ${url} is ${actual.size} bytes, expected ${size}`,
+      );
+    }
     if (actual.digest !== digest) {
       await this.#discardBlob(digest);
       return corrupt(
@@ -188,8 +211,9 @@ export class HttpCacheStore implements CacheStore {
         `cached blob ${digest} at ${url} hashes to ${actual.digest}`,
       );
     }
+    // Only a strong ETag promises the same bytes, so a weak one (`W/"..."`) is not remembered.
     const etag = headerValue(response, 'etag');
-    if (etag !== undefined) this.#verified.set(digest, etag);
+    if (etag !== undefined && !etag.startsWith('W/')) this.#verified.set(digest, etag);
     return undefined;
   }
 
