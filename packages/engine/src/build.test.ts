@@ -368,6 +368,35 @@ describe('build RUN', () => {
     expect(events.filter((e) => e.type === 'layer-written')).toHaveLength(4);
   });
 
+  it('runs here-documents as BuildKit does', async () => {
+    const context = await makeContext({
+      Dockerfile: [
+        'FROM scratch',
+        'COPY rootfs/ /',
+        'RUN <<EOF',
+        'echo one > /one.txt',
+        'echo two >> /one.txt',
+        'EOF',
+        'RUN cat <<EOT > /two.txt',
+        'body $HOME',
+        'EOT',
+      ].join('\n'),
+    });
+    await addBusybox(context);
+    const { result, layout } = await buildContext(context);
+    const read = async (index: number, file: string) => {
+      const digest = result.manifest.layers[index]?.digest as string;
+      return (
+        await exec('tar', ['-xzOf', path.join(layout, 'blobs/sha256', digest.slice(7)), file])
+      ).stdout;
+    };
+    expect(await read(1, 'one.txt')).toBe('one\ntwo\n');
+    expect(await read(2, 'two.txt')).toBe('body /\n');
+    expect(result.config.history?.at(-1)?.created_by).toBe(
+      'RUN /bin/sh -c cat <<EOT > /two.txt\nbody $HOME\nEOT',
+    );
+  });
+
   it('leaves ignored paths out of RUN layers', async () => {
     const context = await makeContext({
       Dockerfile:

@@ -13,7 +13,36 @@ import { resolveIdentityInRoot } from './users.js';
 export function runCommandText(instruction: RunInstruction, shell: readonly string[]): string {
   return instruction.command.form === 'exec'
     ? JSON.stringify(instruction.command.args)
-    : [...shell, instruction.command.command].join(' ');
+    : runArgv(instruction, shell).join(' ');
+}
+
+const SINGLE_HEREDOC = /^<<-?(["']?)[A-Za-z0-9_]+\1$/;
+
+/**
+ * Returns the argv of a RUN. With here-documents it follows BuildKit: a command that is only
+ * `<<EOF` runs the body with the shell, and any other command gets the bodies and delimiters
+ * appended so the shell reads the here-documents itself.
+ */
+export function runArgv(instruction: RunInstruction, shell: readonly string[]): string[] {
+  const { command, heredocs } = instruction;
+  if (heredocs.length === 0 || command.form === 'exec') return commandArgv(command, shell);
+
+  const first = heredocs[0] as (typeof heredocs)[number];
+  if (SINGLE_HEREDOC.test(command.command.trim())) {
+    if (first.content.startsWith('#!')) {
+      throw new EngineError(
+        'UNSUPPORTED_INSTRUCTION',
+        'RUN with a here-document script that starts with #! is not supported yet',
+        {
+          hint: 'Run the interpreter explicitly, for example RUN python3 <<EOF.',
+        },
+      );
+    }
+    return [...shell, first.content];
+  }
+  let script = command.command;
+  for (const file of heredocs) script += `\n${file.content}${file.name}`;
+  return [...shell, script];
 }
 
 /**
@@ -35,7 +64,7 @@ export async function executeRun(
   let changes: ChangeSet | undefined;
   const result = await runInChroot({
     rootfs: run.rootfs,
-    argv: commandArgv(instruction.command, run.meta.shell),
+    argv: runArgv(instruction, run.meta.shell),
     env,
     cwd: config.WorkingDir || '/',
     identity,
@@ -82,7 +111,6 @@ function rejectUnsupportedFlags(instruction: RunInstruction): void {
   const unsupported: string[] = [];
   if (instruction.mounts.length > 0) unsupported.push('--mount');
   if (instruction.security === 'insecure') unsupported.push('--security=insecure');
-  if (instruction.heredocs.length > 0) unsupported.push('here-documents');
   if (unsupported.length > 0) {
     throw new EngineError(
       'UNSUPPORTED_INSTRUCTION',
