@@ -26,6 +26,7 @@ export interface AstResult {
 const LEADING_SPACE = /^\p{White_Space}+/u;
 const TRAILING_NEWLINES = /[\r\n]+$/;
 
+// Removes trailing `\r` and `\n` characters, as Go's bytes.TrimRight(line, "\r\n") does.
 function trimNewline(line: string): string {
   const last = line.charCodeAt(line.length - 1);
   return last === 0x0a || last === 0x0d ? line.replace(TRAILING_NEWLINES, '') : line;
@@ -41,20 +42,28 @@ function trimContinuation(line: string, escapeToken: string): { text: string; en
   return { text, ended: text === line };
 }
 
-// Splits the text into lines that keep their `\n`, as a scanner reading a stream would.
-function splitLines(text: string): string[] {
-  const lines = text.match(/[^\n]*\n|[^\n]+$/g);
-  return lines ?? [];
-}
-
+// Reads the text line by line, as a scanner over a stream would. Lines come without their
+// `\n` (a `\r` before it stays); `takeRaw` gives the line with its newline, for heredoc bodies.
 class LineCursor {
   /** Number of lines consumed so far, so also the 1-based number of the last one. */
   line = 0;
+  private readonly lines: string[];
+  private readonly endsWithNewline: boolean;
 
-  constructor(private readonly lines: string[]) {}
+  constructor(text: string) {
+    this.lines = text.split('\n');
+    this.endsWithNewline = text.endsWith('\n');
+    // split leaves an empty string after a final newline; it is not a line.
+    if (this.endsWithNewline || text === '') this.lines.pop();
+  }
 
   hasNext(): boolean {
     return this.line < this.lines.length;
+  }
+
+  takeRaw(): string {
+    const value = this.take();
+    return this.line < this.lines.length || this.endsWithNewline ? `${value}\n` : value;
   }
 
   take(): string {
@@ -71,7 +80,7 @@ class LineCursor {
  */
 export function parseAst(text: string): AstResult {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const cursor = new LineCursor(splitLines(source));
+  const cursor = new LineCursor(source);
   const directives = new DirectiveReader();
   const root = createNode('');
   const instructions: Node[] = [];
@@ -187,7 +196,7 @@ function readHeredocBody(
 ): Heredoc {
   let content = '';
   while (cursor.hasNext()) {
-    const raw = cursor.take();
+    const raw = cursor.takeRaw();
     let candidate = trimNewline(raw);
     if (header.chomp) candidate = candidate.replace(/^\t+/, '');
     if (candidate === header.name) return { ...header, content };
