@@ -37,7 +37,7 @@ describe('real-world Dockerfiles, kiln beside buildah', () => {
   });
 
   afterAll(async () => {
-    // The summary is what a person reads after a run; the test assertions say pass or fail.
+    // The summary records times, errors and differences of every case for a reader and the benchmark.
     const summaryDir = join(cacheDir(), '..', 'realworld');
     await mkdir(summaryDir, { recursive: true });
     await writeFile(join(summaryDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -46,7 +46,10 @@ describe('real-world Dockerfiles, kiln beside buildah', () => {
   });
 
   for (const c of cases) {
-    it(c.name, { timeout: 1_200_000 }, async () => {
+    // A case that needs an engine feature kiln lacks is expected to fail; once the feature lands
+    // the test fails as a reminder to remove `kilnGap` from its case.json.
+    const test = c.kilnGap === undefined ? it : it.fails;
+    test(c.name, { timeout: 1_200_000 }, async () => {
       const result = await runCase(c, {
         registryHost: registry.host,
         workDir,
@@ -55,11 +58,15 @@ describe('real-world Dockerfiles, kiln beside buildah', () => {
       });
       results.push(result);
 
-      expect(result.buildahError, 'buildah build').toBeUndefined();
-      expect(result.buildahCheck?.stdout, 'check of the buildah image').toBe(c.check.stdout);
+      if (c.buildahUnsupported === undefined) {
+        expect(result.buildahError, 'buildah build').toBeUndefined();
+        expect(result.buildahCheck?.stdout, 'check of the buildah image').toBe(c.check.stdout);
+      }
       expect(result.kilnError, 'kiln build').toBeUndefined();
       expect(result.kilnCheck?.stdout, 'check of the kiln image').toBe(c.check.stdout);
-      expect(result.differences, 'kiln image (A) against buildah image (B)').toEqual([]);
+      if (c.buildahUnsupported === undefined) {
+        expect(result.differences, 'kiln image (A) against buildah image (B)').toEqual([]);
+      }
     });
   }
 });

@@ -18,7 +18,7 @@ const LAYER_TYPES: Record<string, string> = {
 /**
  * Adds the image of a `dir:` transport directory (as `buildah push IMAGE dir:DIR` writes it) to
  * the OCI layout `layoutDir` under `tag`. The config blob is kept byte for byte, so Docker-only
- * fields such as Healthcheck, OnBuild and Shell survive; `buildah push IMAGE oci:DIR` drops them
+ * fields such as Healthcheck, OnBuild and Shell survive. `buildah push IMAGE oci:DIR` drops them,
  * because containers/image rewrites the config into the OCI schema.
  */
 export async function dockerDirToOciLayout(

@@ -196,6 +196,7 @@ describe('compareImages', () => {
           ...BUILD_NOISE_IGNORES,
           { config: 'Env', reason: 'the two images set MODE on purpose' },
           { path: '/etc/*.conf', fields: ['mode'], reason: 'modes of configs may differ here' },
+          { path: '/only-*', onlyIn: 'b', reason: 'B may add files named only-*' },
         ],
       },
     );
@@ -204,6 +205,8 @@ describe('compareImages', () => {
     expect(paths).not.toContain('Env');
     expect(paths).not.toContain('/etc/mode.conf');
     expect(paths).toContain('/etc/size.conf');
+    expect(paths).not.toContain('/only-b');
+    expect(paths).toContain('/only-a');
     const reasons = result.ignored.map((entry) => entry.reason);
     expect(reasons).toContain('the two images set MODE on purpose');
     expect(reasons.some((reason) => reason.startsWith('dpkg, apt'))).toBe(true);

@@ -116,7 +116,7 @@ export function compareTrees(
 }
 
 function sortKeys(record: Record<string, string>): Array<[string, string]> {
-  return Object.entries(record).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return Object.entries(record).sort(([x], [y]) => x.localeCompare(y));
 }
 
 function ruleMatches(
@@ -126,6 +126,9 @@ function ruleMatches(
 ): boolean {
   if (difference.kind === 'config') return rule.config === difference.field;
   if (pattern === undefined || !pattern.test(difference.path)) return false;
+  if (rule.onlyIn !== undefined) {
+    return difference.kind === 'only-in' && difference.side === rule.onlyIn;
+  }
   if (rule.fields === undefined) return true;
   return difference.kind === 'entry' && rule.fields.includes(difference.field);
 }

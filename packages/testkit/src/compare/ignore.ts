@@ -9,12 +9,14 @@ export interface IgnoreRule {
   path?: string;
   /** Entry fields to accept at `path`; all differences at the path, its absence included, when omitted. */
   fields?: EntryField[];
+  /** Accept only the path's presence in this image alone, no other difference at it. */
+  onlyIn?: 'a' | 'b';
   /** A config field to accept. */
   config?: ConfigField;
   reason: string;
 }
 
-/** Files that differ between any two builds of the same Debian Dockerfile, whoever builds it. */
+/** Files that differ between any two builds of the same Debian Dockerfile, with any builder. */
 export const BUILD_NOISE_IGNORES: readonly IgnoreRule[] = [
   {
     path: '/var/cache/ldconfig/aux-cache',

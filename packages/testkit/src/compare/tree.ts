@@ -9,7 +9,7 @@ import { requireTool, runCommand } from '../process.js';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
 
-/** What the comparison reads of one file; mtimes are left out on purpose. */
+/** Attributes of one file that the comparison checks; mtimes are left out on purpose. */
 export interface TreeEntry {
   /** Absolute path inside the image, like `/etc/passwd`. */
   path: string;
