@@ -24,9 +24,9 @@ import { isUnknown, readSmall, registryFailed } from './registry-support.js';
 
 export interface BaseImageCacheOptions {
   /**
-   * How long a tag's resolution to a manifest digest is used without asking the registry, in
-   * milliseconds. Default 5 minutes; 0 asks every time; `Infinity` never asks once it is known.
-   * References by digest never need the registry once their manifest is stored.
+   * Time in milliseconds for which a tag's resolution to a manifest digest is used without a
+   * registry request. Default 5 minutes. With 0 every pull sends a request, and with `Infinity`
+   * a known tag never does. References by digest need no request once their manifest is stored.
    */
   referenceTtlMs?: number;
   /** Check of a stored layer before use: hash it (once per process while unchanged) or compare its size. Default 'digest'. */
@@ -34,7 +34,7 @@ export interface BaseImageCacheOptions {
   onEvent?: (event: BaseImageCacheEvent) => void;
 }
 
-/** What the base-image cache did while resolving an image. */
+/** Progress event of the base-image cache while it resolves an image. */
 export type BaseImageCacheEvent =
   | {
       type: 'base-reference';
@@ -127,7 +127,7 @@ export class BaseImageCache {
 
   /**
    * Resolves `reference` for `platform` and returns its manifest, config and local layer paths,
-   * fetching from the registry only what the cache lacks or holds damaged.
+   * fetching from the registry only what is missing or damaged in the cache.
    */
   async pull(
     client: RegistryClient,

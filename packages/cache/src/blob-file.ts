@@ -5,7 +5,7 @@ import { createVerifyingStream, digestReadable, parseDigest } from '@kiln/oci-sp
 import { CacheError } from './errors.js';
 import type { CacheCorrupt } from './store.js';
 
-/** How a blob file is checked before it is used: hashed, or only its size compared. */
+/** Check run on a blob file before use: a full hash, or only a size comparison. */
 export type BlobVerification = 'digest' | 'size';
 
 function statSignature(info: BigIntStats): string {

@@ -53,7 +53,7 @@ export function buildCacheImage(record: CacheRecord): CacheImage {
     os: platform.os,
     ...(platform.variant === undefined ? {} : { variant: platform.variant }),
     config: {},
-    // NOTE: without a diffId the blob digest stands in, which is right only for uncompressed layers.
+    // NOTE: without a diffId the blob digest is used, which is right only for uncompressed layers.
     rootfs: { type: 'layers', diff_ids: [record.diffId ?? record.descriptor.digest] },
     history: [
       { created: record.createdAt, created_by: record.inputs?.instruction ?? 'kiln cache' },
@@ -105,7 +105,7 @@ export function buildTombstone(key: string): {
   return { manifestBytes, emptyConfig: new TextEncoder().encode('{}') };
 }
 
-/** What an entry's manifest says before its config is read. */
+/** Summary of an entry's manifest, read before its config. */
 export type CacheManifestSummary =
   | { kind: 'entry'; manifest: ImageManifest; createdAt: string; slot: string | undefined }
   | { kind: 'deleted' }

@@ -9,7 +9,7 @@ import { CacheError } from './errors.js';
 import { cacheSlotOf, findNearestRecord } from './key-slot.js';
 import type { CacheLookup, CacheStore } from './store.js';
 
-/** How a harness damages a stored blob, to check that the store reports it as corrupt. */
+/** Kind of damage a harness does to a stored blob, to check that the store reports it as corrupt. */
 export type BlobDamage = 'truncate' | 'flip-byte' | 'remove';
 
 /** A store under test plus the store-specific operations the suite needs. */

@@ -6,8 +6,8 @@ import type { CacheRecord } from './store.js';
 
 /**
  * Key inputs as a store keeps them: build arg, env and extra values are replaced by their sha256
- * digests, so a shared cache never holds a secret passed as a build arg, yet two records can still
- * be compared input by input.
+ * digests, so a shared cache contains no secret passed as a build arg in plain text. Two records
+ * can still be compared input by input.
  */
 export interface StoredKeyInputs {
   parentKey: string;

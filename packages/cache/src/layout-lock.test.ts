@@ -19,13 +19,13 @@ describe('withLockFile', () => {
   it('waits for a lock another process holds', async () => {
     await writeFile(lockPath, 'other process');
     let ran = false;
-    const held = withLockFile(lockPath, async () => {
+    const waiting = withLockFile(lockPath, async () => {
       ran = true;
     });
     await new Promise((resolveDelay) => setTimeout(resolveDelay, 50));
     expect(ran).toBe(false);
     await unlink(lockPath);
-    await held;
+    await waiting;
     expect(ran).toBe(true);
     expect(await readdir(directory)).toEqual([]);
   });
@@ -48,17 +48,17 @@ describe('withLockFile', () => {
 
   it('runs holders in this process one at a time', async () => {
     let running = 0;
-    let most = 0;
+    let maxRunning = 0;
     await Promise.all(
       Array.from({ length: 10 }, () =>
         withLockFile(lockPath, async () => {
           running += 1;
-          most = Math.max(most, running);
+          maxRunning = Math.max(maxRunning, running);
           await new Promise((resolveDelay) => setTimeout(resolveDelay, 2));
           running -= 1;
         }),
       ),
     );
-    expect(most).toBe(1);
+    expect(maxRunning).toBe(1);
   });
 });

@@ -13,8 +13,8 @@ export interface LockOptions {
 const queues = new Map<string, Promise<unknown>>();
 
 /**
- * Runs `action` while holding an exclusive lock file, created with O_EXCL so that only one
- * process at a time holds it; waits with growing delays while another process holds it.
+ * Runs `action` while holding an exclusive lock file. The file is created with O_EXCL, so only
+ * one process at a time has it, and others wait with growing delays.
  */
 export function withLockFile<T>(
   lockPath: string,

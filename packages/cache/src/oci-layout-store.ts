@@ -46,8 +46,9 @@ const STORE = 'OCI layout cache store';
 /**
  * A cache store in an OCI image layout: each entry is an image (see `RegistryCacheStore`) whose
  * manifest is listed in `index.json` with the key, slot and creation time as annotations and the
- * sha256 of the key as `org.opencontainers.image.ref.name`. Blobs are renamed into place; the
- * index is rewritten by rename while holding `index.json.lock`, so two writers never lose an entry.
+ * sha256 of the key as `org.opencontainers.image.ref.name`. Blobs are renamed into place. The
+ * index is rewritten by rename under the lock file `index.json.lock`, so concurrent writers keep
+ * every entry (the conformance suite and the layout tests check this).
  * NOTE: blobs of deleted or replaced entries stay in `blobs/` until removed by hand.
  */
 export class OciLayoutStore implements CacheStore {

@@ -91,7 +91,7 @@ export function parseRecord(
 
 /** Returns true when a record is older than `ttlMs` at `now`. */
 export function isExpired(
-  record: CacheRecord,
+  record: Pick<CacheRecord, 'createdAt'>,
   ttlMs: number | undefined,
   now = Date.now(),
 ): boolean {

@@ -20,8 +20,8 @@ export interface SlotCandidate {
  * The entries of each slot, kept in the cache repository as an OCI image index tagged
  * `slot-<sha256 of slot>` whose manifests are the entries (with key and creation annotations).
  * Updates in this process are serialised per slot.
- * NOTE: two processes updating one slot at once can drop an entry from the index; the entry
- * itself stays usable, it only cannot explain a later miss.
+ * NOTE: two processes updating one slot at once can drop an entry from the index. The entry
+ * stays usable, but it cannot explain a later miss.
  */
 export class RegistrySlotIndex {
   readonly #client: RegistryClient;
@@ -66,7 +66,7 @@ export class RegistrySlotIndex {
   add(slot: string, record: CacheRecord, manifest: Descriptor): Promise<void> {
     const previous = this.#queues.get(slot) ?? Promise.resolve();
     const next = previous.then(async () => {
-      const kept = (await this.#read(slot)).filter(
+      const others = (await this.#read(slot)).filter(
         (entry) => entry.annotations?.[KEY_ANNOTATION] !== record.key,
       );
       const entry: Descriptor = {
@@ -76,7 +76,7 @@ export class RegistrySlotIndex {
           [CREATED_ANNOTATION]: record.createdAt,
         },
       };
-      const manifests = [entry, ...kept].slice(0, SLOT_INDEX_LIMIT);
+      const manifests = [entry, ...others].slice(0, SLOT_INDEX_LIMIT);
       const bytes = new TextEncoder().encode(
         JSON.stringify({
           schemaVersion: 2,

@@ -185,10 +185,9 @@ export class RegistryCacheStore implements CacheStore {
     await this.#pending.get(key)?.promise;
     if (this.#reported.has(key)) return { status: 'miss' };
 
-    const found = await this.#readEntry(key);
+    const found = await this.#readEntry(key, true);
     if (found.status !== 'found') return found;
     const { record } = found;
-    if (isExpired(record, this.#options.ttlMs)) return { status: 'miss', reason: 'expired' };
 
     const blobPath = await this.#blobPath(record.descriptor.digest);
     const { digest, size } = record.descriptor;
@@ -215,9 +214,12 @@ export class RegistryCacheStore implements CacheStore {
     return { status: 'corrupt', corruption, message: `${this.name}: ${message}` };
   }
 
-  // Reads an entry's manifest and config; time to live and the layer are the caller's to check.
+  // Reads an entry's manifest and config, checking the time to live (from the manifest's
+  // creation annotation, before the config is fetched) when `checkTtl` is set. The layer is the
+  // caller's to check.
   async #readEntry(
     key: string,
+    checkTtl = false,
   ): Promise<{ status: 'found'; record: CacheRecord; manifestDigest: string } | CacheLookup> {
     const tag = this.#tag(key);
     let manifestBytes: Uint8Array;
@@ -235,6 +237,8 @@ export class RegistryCacheStore implements CacheStore {
     if (summary.kind === 'deleted') return { status: 'miss' };
     if (summary.kind === 'invalid')
       return this.#corrupt(key, 'record-invalid', `entry ${tag.toString()}: ${summary.problem}`);
+    if (checkTtl && isExpired({ createdAt: summary.createdAt }, this.#options.ttlMs))
+      return { status: 'miss', reason: 'expired' };
 
     let configBytes: Uint8Array;
     try {

@@ -80,7 +80,7 @@ export interface CachePutOptions {
 }
 
 export interface ListSlotOptions {
-  /** Most records to return, newest first. Default 20. */
+  /** Maximum number of records to return, newest first. Default 20. */
   limit?: number;
 }
 
