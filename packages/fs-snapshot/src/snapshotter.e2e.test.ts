@@ -37,10 +37,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Unpacks busybox, runs the script in a chroot of the snapshotter's rootfs, returns the changes and the layer's listing. */
+/** Unpacks busybox, runs the script in a chroot of the snapshotter's rootfs, returns the changes and the layer's listing and hardlinks. */
 async function snapshotRun(
   mode: 'walk' | 'overlay',
-): Promise<{ changes: SnapshotChangeSet; listing: string[] }> {
+): Promise<{ changes: SnapshotChangeSet; listing: string[]; links: string[] }> {
   const { layoutDir, tag } = await busyboxLayout();
   runs += 1;
   const rootfs = await umociUnpack(layoutDir, tag, join(dir, `bundle-${runs}`));
@@ -54,7 +54,13 @@ async function snapshotRun(
     const blob = join(dir, `layer-${runs}.tar.gz`);
     await writeLayer(changes, blob);
     const { stdout } = await run('tar', ['-tzf', blob]);
-    return { changes, listing: stdout.trim().split('\n').sort() };
+    const verbose = await run('tar', ['-tvzf', blob]);
+    const links = verbose.stdout.split('\n').filter((line) => line.includes(' link to '));
+    return {
+      changes,
+      listing: stdout.trim().split('\n').sort(),
+      links: links.map((line) => line.replace(/^.* (\S+ link to \S+)$/, '$1')),
+    };
   } finally {
     await snapshotter.release();
   }
@@ -62,7 +68,7 @@ async function snapshotRun(
 
 describe.skipIf(!isRoot)('snapshot of a RUN in busybox', () => {
   it('walk snapshot lists exactly what the RUN changed', async () => {
-    const { changes, listing } = await snapshotRun('walk');
+    const { changes, listing, links } = await snapshotRun('walk');
     expect(changes.entries.map(({ path, kind }) => `${kind} ${path}`)).toEqual([
       'add bin',
       'add bin/busybox',
@@ -79,6 +85,7 @@ describe.skipIf(!isRoot)('snapshot of a RUN in busybox', () => {
     expect(changes.hardlinks).toEqual([['bin/busybox', 'data/x/bb']]);
     expect(listing).toContain('bin/.wh.vi');
     expect(listing).toContain('data/x/bb');
+    expect(links).toEqual(['data/x/bb link to bin/busybox']);
   });
 
   it.skipIf(!hasOverlay)('overlay snapshot agrees with the walk', async () => {
@@ -87,5 +94,6 @@ describe.skipIf(!isRoot)('snapshot of a RUN in busybox', () => {
     expect(overlay.changes.entries).toEqual(walk.changes.entries);
     expect(overlay.changes.hardlinks).toEqual(walk.changes.hardlinks);
     expect(overlay.listing).toEqual(walk.listing);
+    expect(overlay.links).toEqual(walk.links);
   });
 });
