@@ -66,12 +66,13 @@ export interface TransportOptions {
   token?: string;
 }
 
-// Statuses that say the server or a proxy in front of it may succeed on a later attempt.
+// Statuses after which the server, or a proxy in front of it, may succeed on a later attempt.
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 const BASE_DELAY_MS = 100;
 const MAX_DELAY_MS = 5_000;
 
-// Waits 100 ms, 200 ms, 400 ms and so on, or what Retry-After asks (in seconds), at most 5 s.
+// Returns the wait before a retry: 100 ms, 200 ms, 400 ms and so on, or the Retry-After value
+// (in seconds), at most 5 s.
 function retryDelay(attempt: number, retryAfter: string | string[] | undefined): number {
   const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
   const delay =
