@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(docker-registry skopeo umoci buildah busybox-static jq pigz zstd podman runc
-  debootstrap apache2-utils curl git ca-certificates util-linux nginx-light hyperfine)
+  debootstrap apache2-utils curl git ca-certificates util-linux nginx-light hyperfine time openssl)
 
 missing=()
 for p in "${apt_packages[@]}"; do
