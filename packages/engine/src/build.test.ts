@@ -287,6 +287,34 @@ describe('build COPY', () => {
     });
   });
 
+  it('unpacks local archives with ADD', async () => {
+    const context = await makeContext({
+      Dockerfile:
+        'FROM scratch\nADD app.tar.gz /opt/app\nADD --chown=7:8 app.tar.gz /chowned/\nADD notes.txt /notes.txt\n',
+      'notes.txt': 'plain',
+    });
+    const tree = path.join(dir, `archive-tree-${contextCount}`);
+    await mkdir(path.join(tree, 'bin'), { recursive: true });
+    await writeFile(path.join(tree, 'bin/run'), 'run');
+    await chmod(path.join(tree, 'bin/run'), 0o755);
+    await exec('chown', ['-R', '123:456', tree]);
+    await exec('tar', ['-czf', path.join(context, 'app.tar.gz'), '-C', tree, 'bin']);
+
+    const { result, layout } = await buildContext(context);
+    expect(await layerListing(layout, result, 0)).toEqual([
+      'drwxr-xr-x 0/0 0 opt/',
+      'drwxr-xr-x 0/0 0 opt/app/',
+      'drwxr-xr-x 123/456 0 opt/app/bin/',
+      '-rwxr-xr-x 123/456 3 opt/app/bin/run',
+    ]);
+    expect(await layerListing(layout, result, 1)).toEqual([
+      'drwxr-xr-x 7/8 0 chowned/',
+      'drwxr-xr-x 7/8 0 chowned/bin/',
+      '-rwxr-xr-x 7/8 3 chowned/bin/run',
+    ]);
+    expect(await layerListing(layout, result, 2)).toEqual(['-rw-r--r-- 0/0 5 notes.txt']);
+  });
+
   it('never follows a symlink out of the context', async () => {
     const context = await makeContext({ Dockerfile: 'FROM scratch\nCOPY escape/hostname /x\n' });
     await symlink('/etc', path.join(context, 'escape'));

@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { chmod, lchown, lstat, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddInstruction, CopyInstruction } from '@kiln/dockerfile-parser';
 import type { ChangeSet } from '@kiln/layer-writer';
@@ -9,6 +9,7 @@ import { EngineError } from '../errors.js';
 import { resolveIdentityInRoot } from '../run/users.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
+import { extractArchive, isLocalArchive } from './archive.js';
 import { resolveCopyTargets } from './destination.js';
 import {
   CopyRecorder,
@@ -17,8 +18,6 @@ import {
   ensureDirectory,
 } from './copy-into-rootfs.js';
 import type { Ownership } from './copy-into-rootfs.js';
-
-const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz', '.tar.bz2', '.tbz2', '.tar.xz', '.txz'];
 
 /**
  * Runs COPY (and ADD of plain local files) into the stage's root filesystem and returns the change
@@ -47,7 +46,12 @@ export async function executeCopy(
 
   const matched: ContextEntry[] = [];
   for (const pattern of instruction.sources) matched.push(...(await source.match(pattern)));
-  if (instruction.kind === 'add') rejectAddArchives(matched);
+  // ADD unpacks local tar archives (found by their first bytes) into the destination directory.
+  const archives = new Set<ContextEntry>();
+  if (instruction.kind === 'add') {
+    for (const entry of matched)
+      if (entry.stats.isFile() && (await isLocalArchive(entry.hostPath))) archives.add(entry);
+  }
 
   const heredocs = instruction.sourceContents.map((file) => ({
     name: file.name,
@@ -56,7 +60,7 @@ export async function executeCopy(
   const sources = [
     ...matched.map((entry) => ({
       name: path.posix.basename(entry.relativePath) || '.',
-      isDirectory: entry.stats.isDirectory(),
+      isDirectory: entry.stats.isDirectory() || archives.has(entry),
     })),
     ...heredocs,
   ];
@@ -77,7 +81,16 @@ export async function executeCopy(
     if (!target) continue;
     const dir = target.contentsOnly ? target.path : path.posix.dirname(target.path);
     const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder, createdOwner);
-    if (target.contentsOnly) {
+    if (archives.has(entry)) {
+      const unpacked = await mkdtemp(path.join(services.scratchDir, 'add-'));
+      try {
+        await extractArchive(entry.hostPath, unpacked);
+        // Archive members keep their own owners unless --chown is given, and .dockerignore does not apply.
+        await copyDirectoryContents(unpacked, parentHost, { owner: chown, mode, recorder });
+      } finally {
+        await rm(unpacked, { recursive: true, force: true });
+      }
+    } else if (target.contentsOnly) {
       await copyDirectoryContents(entry.hostPath, parentHost, copyOptions);
     } else {
       const hostTarget = path.join(parentHost, path.posix.basename(target.path));
@@ -122,24 +135,6 @@ function rejectUnsupportedFlags(instruction: CopyInstruction | AddInstruction): 
       `${instruction.keyword.toUpperCase()} with ${unsupported.join(', ')} is not supported yet`,
       {
         hint: 'Rewrite the instruction without these options, or fetch the file in a RUN step.',
-      },
-    );
-  }
-}
-
-function rejectAddArchives(entries: ContextEntry[]): void {
-  const archive = entries.find(
-    (entry) =>
-      entry.stats.isFile() &&
-      ARCHIVE_SUFFIXES.some((suffix) => entry.relativePath.endsWith(suffix)),
-  );
-  if (archive) {
-    // NOTE: ADD does not unpack local archives yet; failing beats copying the archive unpacked by Docker.
-    throw new EngineError(
-      'UNSUPPORTED_INSTRUCTION',
-      `ADD of the archive ${archive.relativePath} is not supported yet`,
-      {
-        hint: 'Use COPY and unpack it in a RUN step.',
       },
     );
   }
