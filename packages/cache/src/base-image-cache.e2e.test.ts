@@ -142,6 +142,36 @@ describe('BaseImageCache', () => {
     expect(await countRequests(registry, offset, /\/v2\//)).toBe(0);
   });
 
+  it('serves a digest reference a tag pull stored', async () => {
+    const first = await new BaseImageCache(root).pull(client, busybox, hostPlatform());
+    const offset = await logSize(registry);
+    const pinned = `${registry.host}/library/busybox@${first.manifestDescriptor.digest}`;
+    const again = await new BaseImageCache(root).pull(client, pinned, hostPlatform());
+    expect(again.downloaded).toBe(0);
+    expect(again.layers).toEqual(first.layers);
+    expect(await countRequests(registry, offset, /\/v2\//)).toBe(0);
+  });
+
+  it('uses a stale tag when the registry is down', async () => {
+    const own = await startRegistry();
+    try {
+      const reference = await pushBusybox(own);
+      await new BaseImageCache(root).pull(client, reference, hostPlatform());
+      await own.stop();
+      const events: BaseImageCacheEvent[] = [];
+      const offline = await new BaseImageCache(root, {
+        referenceTtlMs: 0,
+        onEvent: (event) => events.push(event),
+      }).pull(client, reference, hostPlatform());
+      expect(offline.downloaded).toBe(0);
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: 'base-reference', source: 'stale-cache' }),
+      );
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('uses a digest reference without the registry', async () => {
     const first = await new BaseImageCache(root).pull(client, busybox, hostPlatform());
     const pinned = first.reference.toString();

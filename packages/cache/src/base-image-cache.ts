@@ -3,6 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   formatPlatform,
+  MediaType,
   parseDigest,
   parseImageConfig,
   parseManifestDocument,
@@ -78,6 +79,17 @@ const ReferenceRecordSchema = z.object({
   resolvedAt: z.number(),
 });
 type ReferenceRecord = z.infer<typeof ReferenceRecordSchema>;
+
+// Returns the media type a stored manifest or index declares, or the OCI one for its kind.
+function documentMediaType(bytes: Uint8Array): string | undefined {
+  try {
+    const document = parseManifestDocument(bytes);
+    if (document.kind === 'index') return document.index.mediaType ?? MediaType.OciIndex;
+    return document.manifest.mediaType ?? MediaType.OciManifest;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Keeps base images under a directory so that a second build pulls nothing: manifests, configs
@@ -230,6 +242,20 @@ export class BaseImageCache {
     counter: { downloaded: number },
   ): Promise<{ digest: string; mediaType: string; bytes: Uint8Array }> {
     const record = await this.#readReference(reference);
+    if (record === undefined && reference.digest !== undefined) {
+      // A manifest stored while pulling another reference serves a digest reference too.
+      const stored = await this.#readVerified(reference.digest);
+      const mediaType = stored === undefined ? undefined : documentMediaType(stored);
+      if (stored !== undefined && mediaType !== undefined) {
+        this.#emit({
+          type: 'base-reference',
+          reference: reference.toString(),
+          digest: reference.digest,
+          source: 'cache',
+        });
+        return { digest: reference.digest, mediaType, bytes: stored };
+      }
+    }
     const ttl = this.#options.referenceTtlMs ?? DEFAULT_REFERENCE_TTL_MS;
     const fresh =
       record !== undefined &&

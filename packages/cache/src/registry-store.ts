@@ -199,6 +199,8 @@ export class RegistryCacheStore implements CacheStore {
         const corruption = corruptionOf(error);
         if (corruption === undefined)
           throw registryFailed(this.name, `downloading blob ${digest}`, error);
+        // NOTE: a damaged blob stays in the registry, because the registry client cannot delete
+        // blobs and a registry skips uploads of a digest it has; each new store reports it once.
         return this.#corrupt(key, corruption, `cached blob ${digest}: ${(error as Error).message}`);
       }
     }
