@@ -146,7 +146,9 @@ function parseFrom(request: ParseRequest): Instruction {
     }
   }
   return {
-    ...request.base,
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
     kind: 'from',
     image: args[0] as string,
     platform: request.flags.strings.get('platform'),
@@ -174,7 +176,9 @@ function parseRun(request: ParseRequest): Instruction {
     );
   }
   return {
-    ...request.base,
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
     kind: 'run',
     command: commandForm(request),
     mounts: (request.flags.lists.get('mount') ?? []).map(parseRunMount),
@@ -219,27 +223,40 @@ function parseCopyOrAdd(request: ParseRequest): Instruction {
     else sources.push(source);
   }
 
-  const common = {
-    ...request.base,
-    sources,
-    sourceContents,
-    destination: request.args[request.args.length - 1] as string,
-    chown: flags.strings.get('chown'),
-    chmod,
-    link: flags.bools.get('link') ?? false,
-    exclude: flags.lists.get('exclude') ?? [],
-  };
+  const destination = request.args[request.args.length - 1] as string;
+  const chown = flags.strings.get('chown');
+  const link = flags.bools.get('link') ?? false;
+  const exclude = flags.lists.get('exclude') ?? [];
+  const { location, original, keyword } = request.base;
   if (request.name === 'copy') {
     return {
-      ...common,
       kind: 'copy',
+      location,
+      original,
+      keyword,
+      sources,
+      sourceContents,
+      destination,
+      chown,
+      chmod,
+      link,
+      exclude,
       from: flags.strings.get('from'),
       parents: flags.bools.get('parents') ?? false,
     };
   }
   return {
-    ...common,
     kind: 'add',
+    location,
+    original,
+    keyword,
+    sources,
+    sourceContents,
+    destination,
+    chown,
+    chmod,
+    link,
+    exclude,
     checksum: flags.strings.get('checksum'),
     keepGitDir: flags.bools.get('keep-git-dir'),
     unpack: flags.bools.get('unpack'),
@@ -261,7 +278,13 @@ function parseArg(request: ParseRequest): Instruction {
     const comment = descriptionComment(request.node, name);
     return comment === undefined ? declaration : { ...declaration, comment };
   });
-  return { ...request.base, kind: 'arg', args };
+  return {
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
+    kind: 'arg',
+    args,
+  };
 }
 
 function parseHealthcheck(request: ParseRequest): Instruction {
@@ -273,7 +296,13 @@ function parseHealthcheck(request: ParseRequest): Instruction {
       throw invalid('HEALTHCHECK NONE takes no arguments', 'Write HEALTHCHECK NONE alone.');
     if (request.node.flags.length > 0)
       throw invalid('HEALTHCHECK NONE takes no flags', 'Remove the flags.', 'INVALID_FLAG');
-    return { ...request.base, kind: 'healthcheck', test: ['NONE'] };
+    return {
+      location: request.base.location,
+      original: request.base.original,
+      keyword: request.base.keyword,
+      kind: 'healthcheck',
+      test: ['NONE'],
+    };
   }
   if (type !== 'CMD') {
     throw invalid(
@@ -316,7 +345,9 @@ function parseHealthcheck(request: ParseRequest): Instruction {
       throw invalid('--retries cannot be negative', 'Give --retries 0 or more.', 'INVALID_FLAG');
   }
   return {
-    ...request.base,
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
     kind: 'healthcheck',
     test,
     interval: duration('interval'),
@@ -350,7 +381,14 @@ function parseOnbuild(request: ParseRequest): Instruction {
     endLine: request.node.endLine,
     startColumn: request.node.startColumn,
   });
-  return { ...request.base, kind: 'onbuild', expression: child.original.trim(), trigger };
+  return {
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
+    kind: 'onbuild',
+    expression: child.original.trim(),
+    trigger,
+  };
 }
 
 function singleString(request: ParseRequest): string {
@@ -363,8 +401,20 @@ type InstructionParser = (request: ParseRequest) => Instruction;
 const PARSERS: Readonly<Record<string, InstructionParser>> = {
   from: parseFrom,
   run: parseRun,
-  cmd: (request) => ({ ...request.base, kind: 'cmd', command: commandForm(request) }),
-  entrypoint: (request) => ({ ...request.base, kind: 'entrypoint', command: commandForm(request) }),
+  cmd: (request) => ({
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
+    kind: 'cmd',
+    command: commandForm(request),
+  }),
+  entrypoint: (request) => ({
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
+    kind: 'entrypoint',
+    command: commandForm(request),
+  }),
   shell: (request) => {
     if (!request.node.json) {
       throw invalid(
@@ -373,14 +423,46 @@ const PARSERS: Readonly<Record<string, InstructionParser>> = {
       );
     }
     requireAtLeast(request, 1);
-    return { ...request.base, kind: 'shell', shell: request.args };
+    return {
+      location: request.base.location,
+      original: request.base.original,
+      keyword: request.base.keyword,
+      kind: 'shell',
+      shell: request.args,
+    };
   },
-  env: (request) => ({ ...request.base, kind: 'env', ...keyValuePairs(request) }),
-  label: (request) => ({ ...request.base, kind: 'label', ...keyValuePairs(request) }),
+  env: (request) => {
+    const { pairs, legacyForm } = keyValuePairs(request);
+    return {
+      location: request.base.location,
+      original: request.base.original,
+      keyword: request.base.keyword,
+      kind: 'env',
+      pairs,
+      legacyForm,
+    };
+  },
+  label: (request) => {
+    const { pairs, legacyForm } = keyValuePairs(request);
+    return {
+      location: request.base.location,
+      original: request.base.original,
+      keyword: request.base.keyword,
+      kind: 'label',
+      pairs,
+      legacyForm,
+    };
+  },
   arg: parseArg,
   expose: (request) => {
     requireAtLeast(request, 1);
-    return { ...request.base, kind: 'expose', ports: request.args };
+    return {
+      location: request.base.location,
+      original: request.base.original,
+      keyword: request.base.keyword,
+      kind: 'expose',
+      ports: request.args,
+    };
   },
   copy: parseCopyOrAdd,
   add: parseCopyOrAdd,
@@ -390,15 +472,41 @@ const PARSERS: Readonly<Record<string, InstructionParser>> = {
       if (path.trim() === '')
         throw invalid('VOLUME specified can not be an empty string', 'Give every volume a path.');
     }
-    return { ...request.base, kind: 'volume', paths: request.args };
+    return {
+      location: request.base.location,
+      original: request.base.original,
+      keyword: request.base.keyword,
+      kind: 'volume',
+      paths: request.args,
+    };
   },
-  user: (request) => ({ ...request.base, kind: 'user', user: singleString(request) }),
-  workdir: (request) => ({ ...request.base, kind: 'workdir', path: singleString(request) }),
+  user: (request) => ({
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
+    kind: 'user',
+    user: singleString(request),
+  }),
+  workdir: (request) => ({
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
+    kind: 'workdir',
+    path: singleString(request),
+  }),
   onbuild: parseOnbuild,
-  stopsignal: (request) => ({ ...request.base, kind: 'stopsignal', signal: singleString(request) }),
+  stopsignal: (request) => ({
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
+    kind: 'stopsignal',
+    signal: singleString(request),
+  }),
   healthcheck: parseHealthcheck,
   maintainer: (request) => ({
-    ...request.base,
+    location: request.base.location,
+    original: request.base.original,
+    keyword: request.base.keyword,
     kind: 'maintainer',
     maintainer: singleString(request),
   }),
