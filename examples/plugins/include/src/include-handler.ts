@@ -31,6 +31,7 @@ export async function expandInclude(
   instruction: CustomInstruction,
   context: ExpandContext,
 ): Promise<Expansion> {
+  context.signal.throwIfAborted();
   const includingFile = instruction.location.file ?? context.fileStack.at(-1) ?? 'Dockerfile';
   const location: SourceLocation = { ...instruction.location, file: includingFile };
   const request = parseIncludeLine(instruction.original, context.args, location);

@@ -234,6 +234,23 @@ describe('INCLUDE errors', () => {
 });
 
 describe('include plugin', () => {
+  it('stops when the build is cancelled', async () => {
+    await writeFiles({
+      Dockerfile: 'FROM busybox\nINCLUDE a.Dockerfile\n',
+      'a.Dockerfile': 'RUN a\n',
+    });
+    const context = directoryContext(root);
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled by the user'));
+    const expansion = expandDockerfile(
+      await context.readText('Dockerfile'),
+      'Dockerfile',
+      includePlugin.instructions,
+      { context, signal: controller.signal },
+    );
+    await expect(expansion).rejects.toThrow('cancelled by the user');
+  });
+
   it('declares an expand handler for INCLUDE', () => {
     expect(includePlugin.name).toBe('@kiln-examples/include');
     expect(includePlugin.apiVersion).toBe('^1.0.0');
