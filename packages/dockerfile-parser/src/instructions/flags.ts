@@ -33,7 +33,7 @@ export function parseFlags(
   words: readonly string[],
   spec: FlagSpec,
 ): ParsedFlags {
-  // Most instructions have no flags; they share one empty result that nobody writes to.
+  // Most instructions have no flags, so they share one empty result, which is never written to.
   if (words.length === 0) return NO_FLAGS;
   const parsed = {
     strings: new Map<string, string>(),
