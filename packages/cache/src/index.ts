@@ -39,3 +39,5 @@ export {
   redactCacheKeyInputs,
 } from './key-slot.js';
 export type { NearestCacheRecord, StoredKeyInputs } from './key-slot.js';
+export { explainCacheMiss } from './explain-miss.js';
+export type { CacheMissExplanation } from './explain-miss.js';
