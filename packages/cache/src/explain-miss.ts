@@ -2,17 +2,18 @@ import type { CacheKeyInputs } from './cache-key.js';
 import { cacheSlotOf, findNearestRecord, type NearestCacheRecord } from './key-slot.js';
 import type { CacheStore, ListSlotOptions } from './store.js';
 
-/** Why a step missed, as far as the store can tell. */
+/** Explanation of a missed step, as far as the store can tell. */
 export type CacheMissExplanation =
   | ({ kind: 'nearest'; store: string } & NearestCacheRecord)
   /** The store has no entry after the same parent with the same keyword and platform. */
   | { kind: 'no-entry'; store: string; slot: string }
-  /** The store cannot list entries, or listing failed (`message` says why). */
+  /** The store cannot list entries, or listing failed (`message` gives the reason). */
   | { kind: 'unavailable'; store: string; message: string };
 
 /**
  * Explains a miss: lists the step's slot in `store` and returns the nearest entry with the inputs
- * that differ. Never throws, because an explanation must not fail a build.
+ * that differ. Failures become `unavailable` instead of errors, because an explanation must
+ * not fail a build.
  */
 export async function explainCacheMiss(
   store: CacheStore,
