@@ -33,7 +33,7 @@ export interface WriteLayerOptions {
   ownerNames?: OwnerNames;
   /** Store extended attributes as PAX `SCHILY.xattr.*` records (default true). */
   xattrs?: boolean;
-  /** gzip blocks compressed at once on libuv's thread pool (default: cores + 1, at most pool size - 1). */
+  /** gzip blocks compressed at once on libuv's thread pool (default: cores + 1, at most the pool size). */
   concurrency?: number;
 }
 
@@ -124,14 +124,13 @@ function compressorFor(
 }
 
 /**
- * Returns how many deflate jobs run at once. They run on libuv's thread pool, which file reads
- * share. One job per core plus one queued keeps the cores busy, and one pool thread stays free,
- * so reads do not wait behind a full pool of deflate jobs.
- * NOTE: above three cores this needs a larger UV_THREADPOOL_SIZE (default 4) to help.
+ * Returns how many deflate jobs run at once on libuv's thread pool: one per core plus one
+ * queued, so a core never waits for the main thread to hand it the next block.
+ * NOTE: the pool has UV_THREADPOOL_SIZE threads (default 4), which caps this on larger machines.
  */
 function defaultGzipConcurrency(): number {
   const poolSize = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) || 4;
-  return Math.max(1, Math.min(availableParallelism() + 1, poolSize - 1));
+  return Math.max(1, Math.min(availableParallelism() + 1, poolSize));
 }
 
 function invalidLevel(level: number, range: string): LayerError {
