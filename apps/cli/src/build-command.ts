@@ -25,6 +25,8 @@ export interface BuildFlags {
   skipTlsVerify: boolean;
   registryMap: string[];
   reproducible: boolean;
+  compression: 'gzip' | 'zstd';
+  compressionLevel?: string;
   customPlatform?: string;
   verbosity: Verbosity;
   label: string[];
@@ -95,6 +97,15 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
       'platform of the image, for example linux/arm64/v8 (default: the host platform)',
     )
     .addOption(
+      new Option('--compression <type>', 'compression of the layers the build writes')
+        .choices(['gzip', 'zstd'])
+        .default('gzip'),
+    )
+    .option(
+      '--compression-level <level>',
+      'compression level: gzip 0-9 (default: 6), zstd 1-22 (default: 3)',
+    )
+    .addOption(
       new Option('--verbosity <level>', 'log level').choices(VERBOSITY_LEVELS).default('info'),
     )
     .option('--label <key=value>', 'label to set on the image; repeatable', collect, [])
@@ -119,8 +130,19 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
       'write it as OS/ARCH[/VARIANT], for example linux/amd64',
     );
   }
+  const level = flags.compressionLevel === undefined ? undefined : Number(flags.compressionLevel);
+  const maxLevel = flags.compression === 'zstd' ? 22 : 9;
+  const minLevel = flags.compression === 'zstd' ? 1 : 0;
+  if (level !== undefined && (!Number.isInteger(level) || level < minLevel || level > maxLevel)) {
+    throw new UsageError(
+      `invalid --compression-level "${flags.compressionLevel}"`,
+      `give an integer from ${minLevel} to ${maxLevel} for ${flags.compression}`,
+    );
+  }
   return {
     context: flags.context,
+    compression: flags.compression,
+    ...(level === undefined ? {} : { compressionLevel: level }),
     ...(flags.dockerfile === undefined ? {} : { dockerfile: flags.dockerfile }),
     destinations: flags.destination,
     buildArgs: parseBuildArgs(flags.buildArg, env),

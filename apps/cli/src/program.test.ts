@@ -77,6 +77,29 @@ describe('kiln build flag errors', () => {
     expect(run.stderr).toContain('OS/ARCH');
   });
 
+  it('rejects a compression level out of range', async () => {
+    const run = await cli([
+      'build',
+      '--no-push',
+      '--compression',
+      'gzip',
+      '--compression-level',
+      '12',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('from 0 to 9');
+    const zstd = await cli([
+      'build',
+      '--no-push',
+      '--compression',
+      'zstd',
+      '--compression-level',
+      '12',
+    ]);
+    expect(zstd.code).toBe(0);
+    expect(zstd.options).toMatchObject({ compression: 'zstd', compressionLevel: 12 });
+  });
+
   it('rejects an unknown command', async () => {
     const run = await cli(['bild']);
     expect(run.code).toBe(2);
@@ -219,6 +242,8 @@ describe('kiln help', () => {
       '--image-name-with-digest-file',
       '--image-name-tag-with-digest-file',
       '--ignore-path',
+      '--compression',
+      '--compression-level',
       '--insecure',
       '--insecure-pull',
       '--insecure-registry',

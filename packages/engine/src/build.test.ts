@@ -315,6 +315,31 @@ describe('build COPY', () => {
     expect(await layerListing(layout, result, 2)).toEqual(['-rw-r--r-- 0/0 5 notes.txt']);
   });
 
+  it('writes zstd layers when asked', async () => {
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nCOPY a.txt /a.txt\n',
+      'a.txt': 'zstd',
+    });
+    const layout = path.join(dir, 'zstd-layout');
+    const result = await build({
+      context,
+      noPush: true,
+      ociLayoutPath: layout,
+      workDir: path.join(dir, 'work'),
+      compression: 'zstd',
+      compressionLevel: 19,
+    });
+    const layer = result.manifest.layers[0];
+    expect(layer?.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+zstd');
+    const { stdout } = await exec('sh', [
+      '-c',
+      'zstd -dc "$1" | tar -tvf - --numeric-owner',
+      'sh',
+      path.join(layout, 'blobs/sha256', (layer?.digest as string).slice(7)),
+    ]);
+    expect(stdout).toContain('a.txt');
+  });
+
   it('never follows a symlink out of the context', async () => {
     const context = await makeContext({ Dockerfile: 'FROM scratch\nCOPY escape/hostname /x\n' });
     await symlink('/etc', path.join(context, 'escape'));

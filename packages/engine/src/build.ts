@@ -64,6 +64,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       imageRootfs: pullImageRootfs,
       scratchDir: work.scratch,
       reproducible: options.reproducible ?? false,
+      compression: options.compression ?? 'gzip',
+      compressionLevel: options.compressionLevel,
       buildArgs: options.buildArgs ?? {},
       argDefaults: { ...parsed.platformArgs, ...parsed.metaArgValues },
       stages: new Map(),

@@ -38,6 +38,10 @@ export interface BuildOptions {
   registryMap?: Record<string, string[]>;
   /** Platform of the image (`linux/arm64/v8` or an object); default the host's. */
   platform?: string | Platform;
+  /** Compression of the layers the build writes; default gzip. Base layers keep theirs. */
+  compression?: 'gzip' | 'zstd';
+  /** gzip 0-9 (default 6) or zstd 1-22 (default 3). */
+  compressionLevel?: number;
   /** Fixed timestamps, so the same inputs give the same digest. */
   reproducible?: boolean;
   /** Directory for the base-layer cache and stage root filesystems; default `KILN_DIR`, else a temp dir. */

@@ -142,7 +142,7 @@ function declareArgs(run: StageRun, instruction: ArgInstruction, services: Build
   }
 }
 
-/** Writes a change set as a gzip layer into the blob store and adds it to the image; no entries adds no layer. */
+/** Writes a change set as a compressed layer into the blob store and adds it to the image; no entries adds no layer. */
 async function commitChanges(
   run: StageRun,
   changes: ChangeSet,
@@ -155,9 +155,10 @@ async function commitChanges(
   }
   const layersDir = path.join(services.scratchDir, 'layers');
   await mkdir(layersDir, { recursive: true });
-  const file = path.join(layersDir, `stage${run.index}-${run.image.layers.length}.tar.gz`);
+  const file = path.join(layersDir, `stage${run.index}-${run.image.layers.length}.layer`);
   const result = await writeLayer(changes, file, {
-    compression: 'gzip',
+    compression: services.compression,
+    ...(services.compressionLevel === undefined ? {} : { level: services.compressionLevel }),
     reproducible: services.reproducible,
   });
   await services.store.adopt(result.digest, file);

@@ -28,6 +28,8 @@ export interface BuildServices {
   /** Scratch directory of this build (layers in progress, per-RUN files). */
   scratchDir: string;
   reproducible: boolean;
+  compression: 'gzip' | 'zstd';
+  compressionLevel: number | undefined;
   /** Build-arg values given to the build (`--build-arg`). */
   buildArgs: Readonly<Record<string, string>>;
   /** Values an ARG without a default takes when no build arg sets it: global ARGs and platform args. */
