@@ -413,6 +413,7 @@ export class BaseImageCache {
     await mkdir(join(path, '..'), { recursive: true });
     try {
       await client.downloadBlob(pinned, descriptor, path);
+      await this.#blobs.remember(path);
     } catch (error) {
       throw registryFailed(
         'base image cache',

@@ -91,6 +91,12 @@ export class BlobFileVerifier {
     }
   }
 
+  /** Records a blob this process wrote after hashing it, so that `check` does not hash it again. */
+  async remember(path: string): Promise<void> {
+    const info = await stat(path, { bigint: true }).catch(() => undefined);
+    if (info !== undefined) this.#verified.set(path, statSignature(info));
+  }
+
   // Another writer may have replaced the file since (it no longer has `signature`); keep it then.
   async #discard(path: string, signature: string): Promise<void> {
     const current = await stat(path, { bigint: true }).catch(() => undefined);

@@ -53,6 +53,7 @@ export interface RegistryCacheStoreOptions {
 
 interface PendingPush {
   promise: Promise<void>;
+  slot: string | undefined;
 }
 
 /**
@@ -122,7 +123,13 @@ export class RegistryCacheStore implements CacheStore {
       this.name,
     );
     const blobPath = await this.#blobPath(digest);
-    await rename(temporary, blobPath);
+    try {
+      await rename(temporary, blobPath);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw registryFailed(this.name, `spooling the blob for key ${key}`, error);
+    }
+    await this.#blobs.remember(blobPath);
     const record = buildRecord(key, { mediaType: options.mediaType, digest, size }, options);
     this.#reported.delete(key);
 
@@ -140,7 +147,7 @@ export class RegistryCacheStore implements CacheStore {
           this.#emit({ type: 'cache-entry-push-failed', store: this.name, key, error: failure });
         },
       );
-    const pending = { promise };
+    const pending = { promise, slot: record.slot };
     this.#pending.set(key, pending);
     this.#all.add(promise);
     void promise.finally(() => {
@@ -195,6 +202,7 @@ export class RegistryCacheStore implements CacheStore {
     if (!local || (await this.#blobs.check(blobPath, digest, size)) !== undefined) {
       try {
         await this.#client.downloadBlob(this.#tag(key), record.descriptor, blobPath);
+        await this.#blobs.remember(blobPath);
       } catch (error) {
         const corruption = corruptionOf(error);
         if (corruption === undefined)
@@ -269,7 +277,12 @@ export class RegistryCacheStore implements CacheStore {
    * points elsewhere (deleted or replaced) are left out.
    */
   async listSlot(slot: string, options: ListSlotOptions = {}): Promise<CacheRecord[]> {
-    await Promise.all(this.#all);
+    // Only pushes into this slot are awaited, so explaining a miss does not wait for other uploads.
+    await Promise.all(
+      [...this.#pending.values()]
+        .filter((pending) => pending.slot === slot)
+        .map((pending) => pending.promise),
+    );
     const candidates = await this.#slots.list(slot).catch((error: unknown) => {
       throw registryFailed(this.name, `reading the index of slot ${slot}`, error);
     });
