@@ -121,7 +121,7 @@ let dir: string;
 let snapshotter: Snapshotter | undefined;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kiln-random-'));
+  dir = await mkdtemp(join(tmpdir(), 'kiln-fs-random-'));
 });
 
 afterEach(async () => {
