@@ -1,28 +1,25 @@
-import { chompHeredocContent, tryParseHeredocWord } from '../ast/heredoc.js';
-import { nodeArguments, type Node } from '../ast/node.js';
+import type { Node } from '../ast/node.js';
+import { nodeArguments } from '../ast/node.js';
 import { DockerfileParseError, type SourceLocation } from '../errors.js';
-import { parseGoDuration } from './duration.js';
-import { parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
-import { parseRunMount } from './mount.js';
+import { ownValue } from '../own.js';
+import { parseFlags, type FlagSpec } from './flags.js';
+import { parseCopyOrAdd } from './parse-copy.js';
+import { parseHealthcheck } from './parse-healthcheck.js';
+import { parseRun } from './parse-run.js';
+import {
+  commandForm,
+  invalid,
+  requireAtLeast,
+  singleString,
+  type ParseRequest,
+} from './request.js';
 import { suggestClosest } from './suggest.js';
 import {
   INSTRUCTION_KINDS,
   type ArgDeclaration,
-  type CommandForm,
-  type HeredocFile,
   type Instruction,
   type KeyValuePair,
 } from './types.js';
-import { ownValue } from '../own.js';
-
-// The input of every instruction parser: the node, its arguments and its validated flags.
-interface ParseRequest {
-  node: Node;
-  name: string;
-  args: string[];
-  flags: ParsedFlags;
-  base: { location: SourceLocation; original: string; keyword: string };
-}
 
 const FLAG_SPECS: Readonly<Record<string, FlagSpec>> = {
   from: { platform: 'string' },
@@ -54,48 +51,6 @@ const FLAG_SPECS: Readonly<Record<string, FlagSpec>> = {
 };
 
 const STAGE_NAME = /^[a-z][a-z0-9\-_.]*$/;
-const CHMOD_OCTAL = /^[0-7]{1,4}$/;
-const CHMOD_SYMBOLIC = /^[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*$/;
-
-function invalid(message: string, hint: string, code = 'INVALID_ARGUMENT'): DockerfileParseError {
-  return new DockerfileParseError(message, { code, hint });
-}
-
-function requireAtLeast(request: ParseRequest, count: number, what = 'argument'): void {
-  if (request.args.length < count) {
-    const upper = request.name.toUpperCase();
-    throw invalid(
-      `${upper} requires at least ${count === 1 ? `one ${what}` : `${count} ${what}s`}`,
-      `See the ${upper} reference: https://docs.docker.com/reference/dockerfile/#${request.name}`,
-    );
-  }
-}
-
-function requireExactly(request: ParseRequest, count: number): void {
-  if (request.args.length !== count) {
-    const upper = request.name.toUpperCase();
-    throw invalid(
-      `${upper} requires exactly ${count === 1 ? 'one argument' : `${count} arguments`}`,
-      `See the ${upper} reference: https://docs.docker.com/reference/dockerfile/#${request.name}`,
-    );
-  }
-}
-
-function commandForm(request: ParseRequest): CommandForm {
-  if (request.node.json) return { form: 'exec', args: request.args };
-  if (request.args.length === 0) return { form: 'exec', args: [] };
-  return { form: 'shell', command: request.args.join(' ') };
-}
-
-function heredocFiles(node: Node): HeredocFile[] {
-  return node.heredocs.map((heredoc) => ({
-    name: heredoc.name,
-    content: heredoc.chomp ? chompHeredocContent(heredoc.content) : heredoc.content,
-    expand: heredoc.expand,
-    chomp: heredoc.chomp,
-    fileDescriptor: heredoc.fileDescriptor,
-  }));
-}
 
 function keyValuePairs(request: ParseRequest): { pairs: KeyValuePair[]; legacyForm: boolean } {
   const values = request.args;
@@ -157,112 +112,6 @@ function parseFrom(request: ParseRequest): Instruction {
   };
 }
 
-function parseRun(request: ParseRequest): Instruction {
-  requireAtLeast(request, 1);
-  const network = request.flags.strings.get('network');
-  if (network !== undefined && !['default', 'none', 'host'].includes(network)) {
-    throw invalid(
-      `unsupported network mode ${JSON.stringify(network)}`,
-      'Use --network=default, none or host.',
-      'INVALID_FLAG',
-    );
-  }
-  const security = request.flags.strings.get('security');
-  if (security !== undefined && !['sandbox', 'insecure'].includes(security)) {
-    throw invalid(
-      `unsupported security mode ${JSON.stringify(security)}`,
-      'Use --security=sandbox or insecure.',
-      'INVALID_FLAG',
-    );
-  }
-  return {
-    location: request.base.location,
-    original: request.base.original,
-    keyword: request.base.keyword,
-    kind: 'run',
-    command: commandForm(request),
-    mounts: (request.flags.lists.get('mount') ?? []).map(parseRunMount),
-    network: network as 'default' | 'none' | 'host' | undefined,
-    security: security as 'sandbox' | 'insecure' | undefined,
-    heredocs: heredocFiles(request.node),
-  };
-}
-
-function validateChmod(chmod: string | undefined): void {
-  if (chmod === undefined || chmod.includes('$')) return;
-  if (!CHMOD_OCTAL.test(chmod) && !CHMOD_SYMBOLIC.test(chmod)) {
-    throw invalid(
-      `invalid chmod parameter: ${JSON.stringify(chmod)}`,
-      'Use an octal mode such as 0755 or a symbolic mode such as u+x.',
-      'INVALID_FLAG',
-    );
-  }
-}
-
-function parseCopyOrAdd(request: ParseRequest): Instruction {
-  const upper = request.name.toUpperCase();
-  if (request.args.length < 2) {
-    throw invalid(
-      `${upper} requires at least two arguments, but only ${request.args.length === 0 ? 'none were' : 'one was'} provided. Destination could not be determined.`,
-      `Write ${upper} SOURCE... DESTINATION.`,
-    );
-  }
-  const { flags, node } = request;
-  const chmod = flags.strings.get('chmod');
-  validateChmod(chmod);
-
-  // A source word that names one of the line's heredocs is an inline file, not a path.
-  const heredocs = heredocFiles(node);
-  const sources: string[] = [];
-  const sourceContents: HeredocFile[] = [];
-  for (const source of request.args.slice(0, -1)) {
-    const header = node.json ? undefined : tryParseHeredocWord(source);
-    const inline =
-      header === undefined ? undefined : heredocs.find((heredoc) => heredoc.name === header.name);
-    if (inline !== undefined) sourceContents.push(inline);
-    else sources.push(source);
-  }
-
-  const destination = request.args[request.args.length - 1] as string;
-  const chown = flags.strings.get('chown');
-  const link = flags.bools.get('link') ?? false;
-  const exclude = flags.lists.get('exclude') ?? [];
-  const { location, original, keyword } = request.base;
-  if (request.name === 'copy') {
-    return {
-      kind: 'copy',
-      location,
-      original,
-      keyword,
-      sources,
-      sourceContents,
-      destination,
-      chown,
-      chmod,
-      link,
-      exclude,
-      from: flags.strings.get('from'),
-      parents: flags.bools.get('parents') ?? false,
-    };
-  }
-  return {
-    kind: 'add',
-    location,
-    original,
-    keyword,
-    sources,
-    sourceContents,
-    destination,
-    chown,
-    chmod,
-    link,
-    exclude,
-    checksum: flags.strings.get('checksum'),
-    keepGitDir: flags.bools.get('keep-git-dir'),
-    unpack: flags.bools.get('unpack'),
-  };
-}
-
 function parseArg(request: ParseRequest): Instruction {
   requireAtLeast(request, 1);
   const args: ArgDeclaration[] = request.args.map((word) => {
@@ -284,77 +133,6 @@ function parseArg(request: ParseRequest): Instruction {
     keyword: request.base.keyword,
     kind: 'arg',
     args,
-  };
-}
-
-function parseHealthcheck(request: ParseRequest): Instruction {
-  requireAtLeast(request, 1);
-  const type = (request.args[0] as string).toUpperCase();
-  const rest = request.args.slice(1);
-  if (type === 'NONE') {
-    if (rest.length > 0)
-      throw invalid('HEALTHCHECK NONE takes no arguments', 'Write HEALTHCHECK NONE alone.');
-    if (request.node.flags.length > 0)
-      throw invalid('HEALTHCHECK NONE takes no flags', 'Remove the flags.', 'INVALID_FLAG');
-    return {
-      location: request.base.location,
-      original: request.base.original,
-      keyword: request.base.keyword,
-      kind: 'healthcheck',
-      test: ['NONE'],
-    };
-  }
-  if (type !== 'CMD') {
-    throw invalid(
-      `unknown type ${JSON.stringify(request.args[0])} in HEALTHCHECK (try CMD)`,
-      'Write HEALTHCHECK CMD command or HEALTHCHECK NONE.',
-    );
-  }
-  if (rest.length === 0)
-    throw invalid(
-      'missing command after HEALTHCHECK CMD',
-      'Write HEALTHCHECK CMD followed by the command.',
-    );
-
-  const test = request.node.json ? ['CMD', ...rest] : ['CMD-SHELL', rest.join(' ')];
-  const duration = (flag: string): number | undefined => {
-    const text = request.flags.strings.get(flag);
-    if (text === undefined) return undefined;
-    const value = parseGoDuration(text, flag);
-    // Docker accepts 0 (use the default) or at least one millisecond.
-    if (value !== 0 && value < 1e6) {
-      throw invalid(
-        `--${flag} cannot be less than 1ms`,
-        `Give --${flag} 0 or a duration of at least 1ms.`,
-        'INVALID_FLAG',
-      );
-    }
-    return value;
-  };
-  const retriesText = request.flags.strings.get('retries');
-  let retries: number | undefined;
-  if (retriesText !== undefined) {
-    retries = /^-?\d+$/.test(retriesText) ? Number.parseInt(retriesText, 10) : Number.NaN;
-    if (Number.isNaN(retries))
-      throw invalid(
-        `invalid --retries value ${JSON.stringify(retriesText)}`,
-        'Give --retries a whole number.',
-        'INVALID_FLAG',
-      );
-    if (retries < 0)
-      throw invalid('--retries cannot be negative', 'Give --retries 0 or more.', 'INVALID_FLAG');
-  }
-  return {
-    location: request.base.location,
-    original: request.base.original,
-    keyword: request.base.keyword,
-    kind: 'healthcheck',
-    test,
-    interval: duration('interval'),
-    timeout: duration('timeout'),
-    startPeriod: duration('start-period'),
-    startInterval: duration('start-interval'),
-    retries,
   };
 }
 
@@ -389,11 +167,6 @@ function parseOnbuild(request: ParseRequest): Instruction {
     expression: child.original.trim(),
     trigger,
   };
-}
-
-function singleString(request: ParseRequest): string {
-  requireExactly(request, 1);
-  return request.args[0] as string;
 }
 
 type InstructionParser = (request: ParseRequest) => Instruction;
