@@ -224,6 +224,19 @@ describe('build COPY', () => {
     expect(result.config.rootfs.diff_ids).toHaveLength(4);
   });
 
+  it('gives a created destination directory the --chmod mode', async () => {
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nCOPY --chown=65534:65534 --chmod=750 sub/ /dest/owned/\n',
+      'sub/deep.txt': 'deep',
+    });
+    const { result, layout } = await buildContext(context);
+    expect(await layerListing(layout, result, 0)).toEqual([
+      'drwxr-xr-x 65534/65534 0 dest/',
+      'drwxr-x--- 65534/65534 0 dest/owned/',
+      '-rwxr-x--- 65534/65534 4 dest/owned/deep.txt',
+    ]);
+  });
+
   it('keeps stage owners and existing directories', async () => {
     const context = await makeContext({
       Dockerfile: [

@@ -80,7 +80,13 @@ export async function executeCopy(
     const target = targets[index];
     if (!target) continue;
     const dir = target.contentsOnly ? target.path : path.posix.dirname(target.path);
+    const existedBefore = await lstat(await resolveInRoot(run.rootfs, dir)).then(
+      () => true,
+      () => false,
+    );
     const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder, createdOwner);
+    // A destination directory that this copy creates for a directory's contents also gets --chmod.
+    if (target.contentsOnly && !existedBefore && mode !== undefined) await chmod(parentHost, mode);
     if (archives.has(entry)) {
       const unpacked = await mkdtemp(path.join(services.scratchDir, 'add-'));
       try {
