@@ -3,11 +3,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   formatPlatform,
-  MediaType,
   parseDigest,
   parseImageConfig,
   parseManifestDocument,
-  sha256Digest,
   selectManifest,
   toReference,
   type Descriptor,
@@ -17,8 +15,8 @@ import {
   type Platform,
 } from '@kiln/oci-spec';
 import type { RegistryClient } from '@kiln/registry-client';
-import { z } from 'zod';
 import { writeFileAtomic } from './atomic-file.js';
+import { documentMediaType, ReferenceRecords } from './base-references.js';
 import { BlobFileVerifier, isNotFound, storeFailed } from './blob-file.js';
 import { CacheError } from './errors.js';
 import { isUnknown, readSmall, registryFailed } from './registry-support.js';
@@ -72,25 +70,6 @@ export interface CachedBaseImage {
 
 const DEFAULT_REFERENCE_TTL_MS = 5 * 60 * 1000;
 
-const ReferenceRecordSchema = z.object({
-  reference: z.string(),
-  digest: z.string(),
-  mediaType: z.string(),
-  resolvedAt: z.number(),
-});
-type ReferenceRecord = z.infer<typeof ReferenceRecordSchema>;
-
-// Returns the media type a stored manifest or index declares, or the OCI one for its kind.
-function documentMediaType(bytes: Uint8Array): string | undefined {
-  try {
-    const document = parseManifestDocument(bytes);
-    if (document.kind === 'index') return document.index.mediaType ?? MediaType.OciIndex;
-    return document.manifest.mediaType ?? MediaType.OciManifest;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Keeps base images under a directory so that a second build pulls nothing: manifests, configs
  * and layers by digest in `blobs/<algorithm>/<hex>` (verified when read), and each tag's latest
@@ -103,11 +82,13 @@ export class BaseImageCache {
   readonly root: string;
   readonly #options: BaseImageCacheOptions;
   readonly #blobs: BlobFileVerifier;
+  readonly #references: ReferenceRecords;
 
   constructor(root: string, options: BaseImageCacheOptions = {}) {
     this.root = resolve(root);
     this.#options = options;
     this.#blobs = new BlobFileVerifier('base image cache', options.verify ?? 'digest');
+    this.#references = new ReferenceRecords(join(this.root, 'references'), join(this.root, 'tmp'));
   }
 
   get #tmpDirectory(): string {
@@ -118,10 +99,6 @@ export class BaseImageCache {
   blobPath(digest: string): string {
     const { algorithm, encoded } = parseDigest(digest);
     return join(this.root, 'blobs', algorithm, encoded);
-  }
-
-  #referencePath(reference: ImageReference): string {
-    return join(this.root, 'references', `${sha256Digest(reference.toString()).slice(7)}.json`);
   }
 
   #emit(event: BaseImageCacheEvent): void {
@@ -220,20 +197,6 @@ export class BaseImageCache {
     };
   }
 
-  async #readReference(reference: ImageReference): Promise<ReferenceRecord | undefined> {
-    const text = await readFile(this.#referencePath(reference), 'utf8').catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw storeFailed('base image cache', `reading the record of ${reference.toString()}`, error);
-    });
-    if (text === undefined) return undefined;
-    try {
-      const parsed = ReferenceRecordSchema.safeParse(JSON.parse(text));
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
   // Finds the digest and bytes the reference points to: from a fresh record, else the registry,
   // else (when the registry cannot be reached) a stale record.
   async #resolveTop(
@@ -241,7 +204,7 @@ export class BaseImageCache {
     reference: ImageReference,
     counter: { downloaded: number },
   ): Promise<{ digest: string; mediaType: string; bytes: Uint8Array }> {
-    const record = await this.#readReference(reference);
+    const record = await this.#references.read(reference);
     if (record === undefined && reference.digest !== undefined) {
       // A manifest stored while pulling another reference serves a digest reference too.
       const stored = await this.#readVerified(reference.digest);
@@ -294,18 +257,7 @@ export class BaseImageCache {
     counter.downloaded += 1;
     const digest = result.descriptor.digest;
     await this.#writeBlob(digest, result.bytes);
-    const written: ReferenceRecord = {
-      reference: reference.toString(),
-      digest,
-      mediaType: result.mediaType,
-      resolvedAt: Date.now(),
-    };
-    await mkdir(join(this.root, 'references'), { recursive: true });
-    await writeFileAtomic(
-      this.#referencePath(reference),
-      `${JSON.stringify(written)}\n`,
-      this.#tmpDirectory,
-    );
+    await this.#references.write(reference, digest, result.mediaType);
     this.#emit({
       type: 'base-reference',
       reference: reference.toString(),
