@@ -33,7 +33,10 @@ interface PlannedEntry {
   source: ChangeSetEntry;
 }
 
-/** Entries inspected ahead of the one being written, so file system calls overlap. */
+/**
+ * Entries inspected ahead of the one being written. Most calls are synchronous (see statSource),
+ * so this mainly lets symlinks' readlink calls overlap.
+ */
 const LOOKAHEAD = 16;
 
 /** File system data of one `add` entry, read before its header is written. */
@@ -60,9 +63,13 @@ export async function* tarStream(
   );
   for (let index = 1; index < planned.length; index++) {
     if (planned[index]!.name === planned[index - 1]!.name) {
-      throw new LayerError('INVALID_PATH', `change set lists "${planned[index]!.name}" twice`, {
-        hint: 'Give each path once: an add, a delete or an opaque marker.',
-      });
+      throw new LayerError(
+        'INVALID_PATH',
+        `"${planned[index]!.name}" appears twice in the change set`,
+        {
+          hint: 'Give each path once: an add, a delete or an opaque marker.',
+        },
+      );
     }
   }
 

@@ -125,7 +125,7 @@ function compressorFor(
 
 /**
  * Returns how many deflate jobs run at once on libuv's thread pool: one per core plus one
- * queued, so a core never waits for the main thread to hand it the next block.
+ * queued, so a core seldom waits for the main thread to hand it the next block.
  * NOTE: the pool has UV_THREADPOOL_SIZE threads (default 4), which caps this on larger machines.
  */
 function defaultGzipConcurrency(): number {
