@@ -183,6 +183,38 @@ describe('build stage inheritance', () => {
   });
 });
 
+describe('build ONBUILD', () => {
+  it('runs the base triggers after FROM and drops them', async () => {
+    const context = await makeContext({
+      Dockerfile: [
+        'FROM scratch AS base',
+        'ONBUILD COPY app.txt /app/',
+        'ONBUILD LABEL from-trigger=yes',
+        'CMD ["x"]',
+        'FROM base',
+        'ENV AFTER=1',
+      ].join('\n'),
+      'app.txt': 'app',
+    });
+    const events: BuildEvent[] = [];
+    const { result, layout } = await buildContext(context, { events });
+    expect(result.config.config?.OnBuild).toBeUndefined();
+    expect(result.config.config?.Labels).toEqual({ 'from-trigger': 'yes' });
+    expect(await layerListing(layout, result, 0)).toEqual([
+      'drwxr-xr-x 0/0 0 app/',
+      '-rw-r--r-- 0/0 3 app/app.txt',
+    ]);
+    const steps = events.flatMap((event) =>
+      event.type === 'step-start' && event.stage === 1 ? [event.instruction] : [],
+    );
+    expect(steps).toEqual([
+      'ONBUILD COPY app.txt /app/',
+      'ONBUILD LABEL from-trigger=yes',
+      'ENV AFTER=1',
+    ]);
+  });
+});
+
 describe('build COPY', () => {
   it('applies destination rules, modes and ownership', async () => {
     const context = await makeContext({

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PROXY_ARGS, expandInstruction } from '@kiln/dockerfile-parser';
+import { PROXY_ARGS, expandInstruction, parseDockerfile } from '@kiln/dockerfile-parser';
 import type { ArgInstruction, Instruction, Stage } from '@kiln/dockerfile-parser';
 import { WalkSnapshotter } from '@kiln/fs-snapshot';
 import { writeLayer } from '@kiln/layer-writer';
@@ -53,8 +53,12 @@ export async function runStageInstructions(
   services: BuildServices,
   escapeToken: string,
 ): Promise<void> {
-  const steps = stage.instructions.length;
-  for (const [offset, raw] of stage.instructions.entries()) {
+  // ONBUILD triggers of the base run right after FROM, and the new image does not pass them on.
+  const triggers = parseOnbuildTriggers(run.meta.config.OnBuild ?? []);
+  delete run.meta.config.OnBuild;
+  const instructions = [...triggers, ...stage.instructions];
+  const steps = instructions.length;
+  for (const [offset, raw] of instructions.entries()) {
     const step = offset + 1;
     const started = Date.now();
     if (services.signal?.aborted) throw cancelledError(services.signal.reason);
@@ -132,6 +136,24 @@ async function runInstruction(
       return undefined;
     }
   }
+}
+
+/** Parses the ONBUILD expressions of a base image config into instructions. */
+export function parseOnbuildTriggers(expressions: readonly string[]): Instruction[] {
+  return expressions.map((expression) => {
+    const parsed = parseDockerfile(`FROM scratch\n${expression}\n`, { fileName: 'ONBUILD' });
+    const instruction = parsed.stages[0]?.instructions[0];
+    if (!instruction || instruction.kind === 'from' || instruction.kind === 'onbuild') {
+      throw new EngineError(
+        'UNSUPPORTED_INSTRUCTION',
+        `Invalid ONBUILD trigger in the base image: ${expression}`,
+        {
+          hint: 'Rebuild the base image without this ONBUILD trigger.',
+        },
+      );
+    }
+    return { ...instruction, original: `ONBUILD ${expression}` };
+  });
 }
 
 /** Records ARG declarations: a build arg wins, then the declared default, then a global or platform arg. */
