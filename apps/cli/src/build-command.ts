@@ -1,6 +1,12 @@
 import { Command, Option } from 'commander';
 import type { BuildOptions } from '@kiln/engine';
-import { collect, parseBuildArgs, parseLabels, parseRegistryMap } from './flag-values.js';
+import {
+  collect,
+  parseBuildArgs,
+  parseLabels,
+  parseRegistryMap,
+  parseSecrets,
+} from './flag-values.js';
 import { VERBOSITY_LEVELS } from './render-events.js';
 import type { Verbosity } from './render-events.js';
 import { UsageError } from './usage-error.js';
@@ -19,6 +25,7 @@ export interface BuildFlags {
   imageNameWithDigestFile?: string;
   imageNameTagWithDigestFile?: string;
   ignorePath: string[];
+  secret: string[];
   insecure: boolean;
   insecurePull: boolean;
   insecureRegistry: string[];
@@ -69,6 +76,12 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
     .option(
       '--ignore-path <path>',
       'path in the image that RUN snapshots leave out; repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '--secret <id=ID,src=FILE>',
+      'secret for RUN --mount=type=secret (src=FILE or env=VARIABLE); repeatable',
       collect,
       [],
     )
@@ -158,6 +171,7 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
       ? {}
       : { imageNameTagWithDigestFile: flags.imageNameTagWithDigestFile }),
     ignorePaths: flags.ignorePath,
+    secrets: parseSecrets(flags.secret),
     labels: parseLabels(flags.label),
     insecure: flags.insecure,
     insecurePull: flags.insecurePull,

@@ -56,3 +56,23 @@ export function parseRegistryMap(
   }
   return map;
 }
+
+/** Parses `--secret id=ID,src=FILE` and `--secret id=ID,env=VARIABLE` values, as `docker build` takes them. */
+export function parseSecrets(values: string[]): Record<string, { src: string } | { env: string }> {
+  const secrets: Record<string, { src: string } | { env: string }> = {};
+  for (const value of values) {
+    const fields = Object.fromEntries(
+      value.split(',').map((part) => splitKeyValue(part.trim(), '--secret')),
+    );
+    const id = fields.id;
+    const src = fields.src ?? fields.source;
+    if (!id || (src === undefined) === (fields.env === undefined)) {
+      throw new UsageError(
+        `invalid --secret value "${value}"`,
+        'write it as --secret id=ID,src=FILE or --secret id=ID,env=VARIABLE',
+      );
+    }
+    secrets[id] = src === undefined ? { env: fields.env as string } : { src };
+  }
+  return secrets;
+}

@@ -100,6 +100,23 @@ describe('kiln build flag errors', () => {
     expect(zstd.options).toMatchObject({ compression: 'zstd', compressionLevel: 12 });
   });
 
+  it('parses secrets and rejects malformed ones', async () => {
+    const run = await cli([
+      'build',
+      '--no-push',
+      '--secret',
+      'id=a,src=/tmp/a',
+      '--secret',
+      'id=b,env=B',
+    ]);
+    expect(run.options?.secrets).toEqual({ a: { src: '/tmp/a' }, b: { env: 'B' } });
+    for (const bad of ['src=/tmp/a', 'id=a', 'id=a,src=x,env=y', 'id']) {
+      const failed = await cli(['build', '--no-push', '--secret', bad]);
+      expect(failed.code, bad).toBe(2);
+      expect(failed.stderr).toContain('--secret');
+    }
+  });
+
   it('rejects an unknown command', async () => {
     const run = await cli(['bild']);
     expect(run.code).toBe(2);
@@ -242,6 +259,7 @@ describe('kiln help', () => {
       '--image-name-with-digest-file',
       '--image-name-tag-with-digest-file',
       '--ignore-path',
+      '--secret',
       '--compression',
       '--compression-level',
       '--insecure',

@@ -495,6 +495,43 @@ describe('build RUN', () => {
     );
   });
 
+  it('supports cache, secret, tmpfs and bind mounts', async () => {
+    const context = await makeContext({
+      Dockerfile: [
+        'FROM scratch',
+        'COPY rootfs/ /',
+        'RUN --mount=type=cache,target=/var/cache/app echo one >> /var/cache/app/log',
+        'RUN --mount=type=cache,target=/var/cache/app cat /var/cache/app/log > /cached.txt',
+        'RUN --mount=type=secret,id=token cat /run/secrets/token > /secret-len.txt',
+        'RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/t && ls /scratch > /tmpfs.txt',
+        'RUN --mount=type=bind,source=data,target=/data cat /data/in.txt > /bound.txt && ! touch /data/new 2>/dev/null',
+      ].join('\n'),
+      'data/in.txt': 'bound',
+      'token.txt': 'tok-123',
+    });
+    await addBusybox(context);
+    for (const applet of ['ls', 'touch'])
+      await symlink('busybox', path.join(context, 'rootfs/bin', applet));
+    const layout = path.join(dir, 'mounts-layout');
+    const result = await build({
+      context,
+      noPush: true,
+      ociLayoutPath: layout,
+      workDir: path.join(dir, 'work'),
+      secrets: { token: { src: path.join(context, 'token.txt') } },
+    });
+    // The first RUN writes only into the cache, and its mount points are removed again: no layer.
+    expect(result.config.history?.[1]?.empty_layer).toBe(true);
+    const listings = await Promise.all(
+      [1, 2, 3, 4].map((index) => layerListing(layout, result, index)),
+    );
+    expect(listings[0]).toEqual(['-rw-r--r-- 0/0 4 cached.txt']);
+    expect(listings[1]).toEqual(['-rw-r--r-- 0/0 7 secret-len.txt']);
+    expect(listings[2]).toEqual(['-rw-r--r-- 0/0 2 tmpfs.txt']);
+    expect(listings[3]).toEqual(['-rw-r--r-- 0/0 5 bound.txt']);
+    expect(JSON.stringify(result.config)).not.toContain('tok-123');
+  });
+
   it('leaves ignored paths out of RUN layers', async () => {
     const context = await makeContext({
       Dockerfile:

@@ -75,6 +75,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ),
       signal: options.signal,
       ignorePaths: options.ignorePaths ?? [],
+      cacheMountDir: path.join(work.root, 'cache-mounts'),
+      secrets: options.secrets ?? {},
       stageNames: new Map(
         parsed.stages.flatMap((s) =>
           s.name === undefined ? [] : [[s.name, s.index] as [string, number]],

@@ -1,5 +1,6 @@
 import type { ImageConfig, ImageManifest, Platform } from '@kiln/oci-spec';
 import type { BuildEvent } from './events.js';
+import type { SecretSource } from './run/run-mounts.js';
 
 export interface BuildOptions {
   /** Directory of the build context. */
@@ -23,6 +24,8 @@ export interface BuildOptions {
   imageNameWithDigestFile?: string;
   /** File to write `REGISTRY/REPOSITORY:TAG@DIGEST` to, one line per destination. */
   imageNameTagWithDigestFile?: string;
+  /** Secrets for RUN --mount=type=secret by id: a file (`src`) or an environment variable (`env`). */
+  secrets?: Record<string, SecretSource>;
   /** Paths inside the root filesystem that RUN snapshots leave out, like `/var/cache/apt`. */
   ignorePaths?: string[];
   /** Labels set on the image after the Dockerfile's own. */

@@ -3,7 +3,8 @@ export type SandboxMount =
   | { kind: 'proc'; target: string }
   | { kind: 'sys'; target: string }
   | { kind: 'dev'; target: string }
-  | { kind: 'bind'; source: string; target: string };
+  | { kind: 'tmpfs'; target: string }
+  | { kind: 'bind'; source: string; target: string; readOnly?: boolean };
 
 export interface ChrootCommandOptions {
   /** Absolute host path of the stage's root filesystem. */
@@ -79,6 +80,10 @@ while [ "$n" -gt 0 ]; do
       mkdir "$dst/pts" "$dst/shm" && ln -s /proc/self/fd "$dst/fd" && ln -s /proc/self/fd/0 "$dst/stdin" &&
         ln -s /proc/self/fd/1 "$dst/stdout" && ln -s /proc/self/fd/2 "$dst/stderr" || fail "populating $dst failed" ;;
     bind) mount --bind "$src" "$dst" || fail "binding $src on $dst failed" ;;
+    robind)
+      mount --bind "$src" "$dst" || fail "binding $src on $dst failed"
+      mount -o remount,bind,ro "$dst" || fail "making $dst read-only failed" ;;
+    tmpfs) mount -t tmpfs -o mode=755 tmpfs "$dst" || fail "mounting tmpfs on $dst failed" ;;
     *) fail "unknown mount kind $kind" ;;
   esac
 done
@@ -99,7 +104,11 @@ export function buildChrootCommand(options: ChrootCommandOptions): SpawnSpec {
   if (argv.length === 0) throw new TypeError('buildChrootCommand: argv must not be empty');
   const tools = { ...DEFAULT_HOST_TOOLS, ...options.hostTools };
 
-  const mountArgs = mounts.flatMap((m) => [m.kind, m.kind === 'bind' ? m.source : '-', m.target]);
+  const mountArgs = mounts.flatMap((m) =>
+    m.kind === 'bind'
+      ? [m.readOnly ? 'robind' : 'bind', m.source, m.target]
+      : [m.kind, '-', m.target],
+  );
   const chain = [
     tools.env,
     '-i',

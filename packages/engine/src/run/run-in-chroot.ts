@@ -15,6 +15,8 @@ export interface RunInChrootOptions {
   env: string[];
   cwd: string;
   identity: RunIdentity;
+  /** Mounts of RUN --mount, made after the sandbox's own; their mount points must exist. */
+  extraMounts?: SandboxMount[];
   /** Aborting kills the command (and its PID namespace) and rejects with BUILD_CANCELLED. */
   signal?: AbortSignal;
   /** `none` gives the command a network namespace of its own with only loopback; default `host`. */
@@ -77,7 +79,7 @@ export async function runInChroot(options: RunInChrootOptions): Promise<RunInChr
       groups: identity.groups,
       env: options.env,
       network: options.network ?? 'host',
-      mounts,
+      mounts: [...mounts, ...(options.extraMounts ?? [])],
     });
     const result = await spawnAndWait(spec, options);
     await options.afterRun?.(result.exitCode);

@@ -7,6 +7,7 @@ import { runEnvironment, splitEnvEntry } from '../stage/environment.js';
 import { commandArgv } from '../stage/metadata-instructions.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { runInChroot } from './run-in-chroot.js';
+import { prepareRunMounts } from './run-mounts.js';
 import { resolveIdentityInRoot } from './users.js';
 
 /** Returns the text that names a RUN in history and errors: `/bin/sh -c CMD` or the exec argv. */
@@ -61,12 +62,25 @@ export async function executeRun(
   const env = runEnvironment(config.Env ?? [], run.args);
   if (!env.some((entry) => splitEnvEntry(entry)[0] === 'HOME')) env.push(`HOME=${identity.home}`);
 
+  const cwd = config.WorkingDir || '/';
+  const prepared = await prepareRunMounts(instruction.mounts, {
+    rootfs: run.rootfs,
+    cwd,
+    cacheDir: services.cacheMountDir,
+    scratchDir: services.scratchDir,
+    secrets: services.secrets,
+    sourceRoot: (from) => mountSourceRoot(from, services),
+  });
+  // Mount points created in the root filesystem are removed after the snapshot, which changes the tree.
+  if (prepared.changedRootfs) run.baselineCurrent = false;
+
   let changes: ChangeSet | undefined;
   const result = await runInChroot({
     rootfs: run.rootfs,
     argv: runArgv(instruction, run.meta.shell),
-    env,
-    cwd: config.WorkingDir || '/',
+    env: [...env, ...prepared.env],
+    extraMounts: prepared.mounts,
+    cwd,
     identity,
     network: instruction.network === 'none' ? 'none' : 'host',
     ...(services.signal ? { signal: services.signal } : {}),
@@ -84,8 +98,8 @@ export async function executeRun(
       await settle();
       changes = await run.snapshotter.changes();
     },
-  });
-  if (result.placeholdersRemoved) run.baselineCurrent = false;
+  }).finally(() => prepared.cleanup());
+  if (result.placeholdersRemoved || prepared.changedRootfs) run.baselineCurrent = false;
   if (result.exitCode !== 0 || changes === undefined) {
     throw new RunFailedError(
       runCommandText(instruction, run.meta.shell),
@@ -94,6 +108,25 @@ export async function executeRun(
     );
   }
   return changes;
+}
+
+/** Returns the root of a RUN --mount=type=bind source: the context, a built stage, or an image. */
+async function mountSourceRoot(from: string | undefined, services: BuildServices): Promise<string> {
+  if (from === undefined) return services.context.root;
+  const index =
+    services.stageNames.get(from.toLowerCase()) ?? (/^\d+$/.test(from) ? Number(from) : undefined);
+  if (index === undefined) return services.imageRootfs(from);
+  const stage = services.stages.get(index);
+  if (!stage) {
+    throw new EngineError(
+      'UNKNOWN_STAGE',
+      `RUN --mount from=${from} names no stage built before this one`,
+      {
+        hint: 'Name a stage defined above this one, its index, or an image reference.',
+      },
+    );
+  }
+  return stage.rootfs;
 }
 
 /**
@@ -109,7 +142,6 @@ const RACY_SETTLE_MS = Number(DEFAULT_RACY_MARGIN_NS / 1_000_000n) + 10;
 
 function rejectUnsupportedFlags(instruction: RunInstruction): void {
   const unsupported: string[] = [];
-  if (instruction.mounts.length > 0) unsupported.push('--mount');
   if (instruction.security === 'insecure') unsupported.push('--security=insecure');
   if (unsupported.length > 0) {
     throw new EngineError(

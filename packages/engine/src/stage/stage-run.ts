@@ -3,6 +3,7 @@ import type { DirectoryContext } from '../context/build-context.js';
 import type { BuildEvent } from '../events.js';
 import type { BlobStore } from '../image/blob-store.js';
 import type { ImageBuilder } from '../image/image-builder.js';
+import type { SecretSource } from '../run/run-mounts.js';
 import type { MetadataState } from './metadata-instructions.js';
 
 /** The state of one stage while its instructions run. */
@@ -45,6 +46,10 @@ export interface BuildServices {
   emit(event: BuildEvent): void;
   /** Returns the root filesystem of an image named by COPY --from, pulling and unpacking it once. */
   imageRootfs(image: string): Promise<string>;
+  /** Directory that keeps RUN --mount=type=cache contents between builds. */
+  cacheMountDir: string;
+  /** Secrets for RUN --mount=type=secret, by id. */
+  secrets: Readonly<Record<string, SecretSource>>;
   /** Paths inside each root filesystem that RUN snapshots leave out. */
   ignorePaths: string[];
   /** Cancels the build between steps and kills a running RUN. */
