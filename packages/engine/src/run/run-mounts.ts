@@ -19,7 +19,7 @@ import type { SandboxMount } from './chroot-command.js';
 
 const run = promisify(execFile);
 
-/** Where a secret's value comes from: a file or an environment variable of the kiln process. */
+/** Source of a secret's value: a file, or an environment variable of the kiln process. */
 export type SecretSource = { src: string } | { env: string };
 
 export interface RunMountContext {
