@@ -54,22 +54,33 @@ async function main() {
       ...timeKiln(compression, level, tree, path.join(out, `kiln-${compression}-${level}`)),
     });
 
-  shell('tar | cat', 'tar -cf - -C TREE . | cat > OUT/plain.tar');
-  kiln('writeLayer none', 'none', 0);
-  kiln('writeLayer gzip -6', 'gzip', 6);
-  shell('tar | gzip -6', 'tar -cf - -C TREE . | gzip -6 > OUT/gnu.tar.gz');
-  shell('tar | pigz -6 -p 2', 'tar -cf - -C TREE . | pigz -6 -p 2 > OUT/pigz.tar.gz');
-  kiln('writeLayer gzip -1', 'gzip', 1);
-  shell('tar | gzip -1', 'tar -cf - -C TREE . | gzip -1 > OUT/gnu1.tar.gz');
-  shell('tar | pigz -1 -p 2', 'tar -cf - -C TREE . | pigz -1 -p 2 > OUT/pigz1.tar.gz');
-  kiln('writeLayer zstd -3', 'zstd', 3);
-  shell('tar | zstd -3 -T2', 'tar -cf - -C TREE . | zstd -q -3 -T2 > OUT/zstd.tar.zst');
+  // KILN_BENCH_RUNS=N runs the whole list N times, interleaved, and keeps each pipeline's fastest
+  // run, which damps the noise of a shared machine.
+  const runs = Number(process.env.KILN_BENCH_RUNS ?? 1);
+  for (let run = 0; run < runs; run++) {
+    shell('tar | cat', 'tar -cf - -C TREE . | cat > OUT/plain.tar');
+    kiln('writeLayer none', 'none', 0);
+    kiln('writeLayer gzip -6', 'gzip', 6);
+    shell('tar | gzip -6', 'tar -cf - -C TREE . | gzip -6 > OUT/gnu.tar.gz');
+    shell('tar | pigz -6 -p 2', 'tar -cf - -C TREE . | pigz -6 -p 2 > OUT/pigz.tar.gz');
+    kiln('writeLayer gzip -1', 'gzip', 1);
+    shell('tar | gzip -1', 'tar -cf - -C TREE . | gzip -1 > OUT/gnu1.tar.gz');
+    shell('tar | pigz -1 -p 2', 'tar -cf - -C TREE . | pigz -1 -p 2 > OUT/pigz1.tar.gz');
+    kiln('writeLayer zstd -3', 'zstd', 3);
+    shell('tar | zstd -3 -T2', 'tar -cf - -C TREE . | zstd -q -3 -T2 > OUT/zstd.tar.zst');
+  }
 
-  const byName = Object.fromEntries(results.map((result) => [result.name, result]));
+  const fastest = new Map();
+  for (const result of results) {
+    const best = fastest.get(result.name);
+    if (best === undefined || result.seconds < best.seconds) fastest.set(result.name, result);
+  }
+  const byName = Object.fromEntries(fastest);
   const mbps = (result) => result.input / MiB / result.seconds;
   const lines = [
     `Tree: ${(size / MiB).toFixed(0)} MiB of file data in ${files} files, tar stream ${(tarBytes / MiB).toFixed(0)} MiB.`,
     `Machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, Node ${process.version}.`,
+    `Runs per pipeline: ${runs} (fastest shown).`,
     `Load average before and after: ${loadBefore} / ${loadavg()
       .map((load) => load.toFixed(1))
       .join(' ')}.`,
@@ -79,7 +90,7 @@ async function main() {
   ];
   const ratio = (result, baseline) =>
     baseline === undefined ? '' : `${(mbps(result) / mbps(baseline)).toFixed(2)}x`;
-  for (const result of results) {
+  for (const result of fastest.values()) {
     const level = result.name.includes('-1') ? '1' : '6';
     const compressed = result.name.includes('gzip') || result.name.includes('pigz');
     const cells = [

@@ -208,6 +208,18 @@ describe('writeLayer options', () => {
     expect(result.size).toBe(result.uncompressedSize);
   });
 
+  for (const compression of ['gzip', 'zstd', 'none'] as const) {
+    it(`reports a missing destination directory with ${compression}`, async () => {
+      const destination = path.join(work, 'missing', 'layer');
+      await expect(
+        writeLayer({ root: work, entries: [] }, destination, { compression }),
+      ).rejects.toMatchObject({
+        code: 'WRITE_FAILED',
+        message: expect.stringContaining(destination),
+      });
+    });
+  }
+
   it('rejects a gzip level above 9', async () => {
     await expect(
       writeLayer({ root: work, entries: [] }, path.join(work, 'x'), { level: 10 }),

@@ -78,11 +78,10 @@ export async function writeLayer(
     if (compression === 'none') {
       await pipeline(tar, uncompressed, createFileSink(temporary, STREAM_BUFFER));
     } else {
+      // The sink opens its file first, so a bad destination fails before zstd is started.
+      const sink = createFileSink(temporary, STREAM_BUFFER);
       const { stream, exited } = compressorFor(compression, options);
-      await Promise.all([
-        pipeline(tar, uncompressed, stream, compressed, createFileSink(temporary, STREAM_BUFFER)),
-        exited,
-      ]);
+      await Promise.all([pipeline(tar, uncompressed, stream, compressed, sink), exited]);
     }
     await rename(temporary, destPath);
   } catch (error) {
