@@ -46,6 +46,14 @@ async function kiln(args: string[]): Promise<{ code: number; stdout: string; std
   return { code, stdout, stderr };
 }
 
+/** Creates a build context under the test's temp dir holding only `dockerfile`. */
+async function writeContext(name: string, dockerfile: string): Promise<string> {
+  const context = path.join(tmp, name);
+  await mkdir(context, { recursive: true });
+  await writeFile(path.join(context, 'Dockerfile'), dockerfile);
+  return context;
+}
+
 function registryFlags(): string[] {
   return ['--insecure', '--insecure-pull', '--registry-map', `docker.io=${registry.host}`];
 }
@@ -231,10 +239,8 @@ describe('kiln build examples/hello', () => {
 
 describe('kiln build COPY --from an image', () => {
   it('copies a file out of a pulled image', async () => {
-    const context = path.join(tmp, 'copy-from-image');
-    await mkdir(context, { recursive: true });
-    await writeFile(
-      path.join(context, 'Dockerfile'),
+    const context = await writeContext(
+      'copy-from-image',
       'FROM scratch\nCOPY --from=busybox /bin/busybox /bin/busybox\n',
     );
     const layout = path.join(tmp, 'copy-from-image-layout');
@@ -266,9 +272,7 @@ describe('kiln build COPY --from an image', () => {
 
 describe('kiln build failures', () => {
   it('names a base image the registry does not have', async () => {
-    const context = path.join(tmp, 'missing-base');
-    await mkdir(context, { recursive: true });
-    await writeFile(path.join(context, 'Dockerfile'), 'FROM no-such-image:1\nRUN true\n');
+    const context = await writeContext('missing-base', 'FROM no-such-image:1\nRUN true\n');
     const result = await kiln(['build', '-c', context, '--no-push', ...registryFlags()]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no-such-image');
@@ -276,10 +280,8 @@ describe('kiln build failures', () => {
   });
 
   it('exits non-zero naming a failing RUN command', async () => {
-    const context = path.join(tmp, 'failing');
-    await mkdir(context, { recursive: true });
-    await writeFile(
-      path.join(context, 'Dockerfile'),
+    const context = await writeContext(
+      'failing',
       'FROM busybox\nRUN echo about to fail && exit 3\n',
     );
     const result = await kiln([
@@ -323,10 +325,8 @@ describe('built kiln command', () => {
   });
 
   it('cancels a running RUN on SIGINT and cleans up', async () => {
-    const context = path.join(tmp, 'interrupted');
-    await mkdir(context, { recursive: true });
-    await writeFile(
-      path.join(context, 'Dockerfile'),
+    const context = await writeContext(
+      'interrupted',
       'FROM busybox\nRUN echo waiting && sleep 600\n',
     );
     const kilnDir = path.join(tmp, 'interrupted-kiln-dir');
