@@ -52,6 +52,11 @@ export const BUILD_NOISE_IGNORES: readonly IgnoreRule[] = [
     reason: 'npm writes timestamped logs and an index cache under ~/.npm',
   },
   {
+    path: '/var/cache/apt/*.bin',
+    fields: ['size', 'digest'],
+    reason: 'apt binary caches embed the mtimes of the package lists they were built from',
+  },
+  {
     path: '/var/lib/apt/extended_states',
     fields: ['size', 'digest'],
     reason: 'apt lists automatically installed packages in resolver order',
