@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DockerfileParseError, PROXY_ARGS, parseDockerfile } from '@kiln/dockerfile-parser';
+import { PROXY_ARGS } from '@kiln/dockerfile-parser';
 import type { ParsedDockerfile, Stage } from '@kiln/dockerfile-parser';
 import { hostPlatform, normalizePlatform, parsePlatform } from '@kiln/oci-spec';
 import type { Platform } from '@kiln/oci-spec';
 import { RegistryClient } from '@kiln/registry-client';
 import { applyLayers, pullBaseImage } from './base/base-image.js';
 import { DirectoryContext } from './context/build-context.js';
+import { readDockerfile, parseDockerfileText } from './dockerfile-input.js';
 import { EngineError, cancelledError } from './errors.js';
 import type { BuildEvent } from './events.js';
 import { BlobStore } from './image/blob-store.js';
@@ -16,6 +15,7 @@ import { ImageBuilder } from './image/image-builder.js';
 import type { BuildOptions, BuildResult } from './options.js';
 import { writeOutputs } from './output/write-outputs.js';
 import { createStageRun, runStageInstructions } from './stage/build-stage.js';
+import { openWorkDir } from './work-dir.js';
 import type { BuildServices, StageRun } from './stage/stage-run.js';
 
 /** Timestamp of every `created` field in a reproducible build: the Unix epoch, as kaniko writes it. */
@@ -267,84 +267,4 @@ function parsePlatformOption(text: string): Platform {
       cause: error,
     });
   }
-}
-
-/** Finds and reads the Dockerfile; a relative path is tried against the working directory, then the context. */
-async function readDockerfile(options: BuildOptions): Promise<{ file: string; text: string }> {
-  const contextDir = path.resolve(options.context);
-  const contextStats = await stat(contextDir).catch(() => undefined);
-  if (!contextStats?.isDirectory()) {
-    throw new EngineError(
-      'CONTEXT_NOT_FOUND',
-      `Build context ${options.context} is not a directory`,
-      {
-        hint: 'Pass an existing directory with --context.',
-      },
-    );
-  }
-  const candidates =
-    options.dockerfile === undefined
-      ? [path.join(contextDir, 'Dockerfile')]
-      : path.isAbsolute(options.dockerfile)
-        ? [options.dockerfile]
-        : [path.resolve(options.dockerfile), path.join(contextDir, options.dockerfile)];
-
-  for (const file of candidates) {
-    const text = await readFile(file, 'utf8').catch(() => undefined);
-    if (text !== undefined) return { file, text };
-  }
-  throw new EngineError(
-    'DOCKERFILE_NOT_FOUND',
-    `Dockerfile not found at ${candidates.join(' or ')}`,
-    {
-      hint: 'Pass the Dockerfile with --dockerfile, or put a file named Dockerfile in the context.',
-    },
-  );
-}
-
-/** Parses the Dockerfile; a syntax error carries the lines around it in its message. */
-function parseDockerfileText(
-  options: BuildOptions,
-  dockerfile: { file: string; text: string },
-  platform: Platform,
-): ParsedDockerfile {
-  try {
-    return parseDockerfile(dockerfile.text, {
-      buildArgs: options.buildArgs ?? {},
-      ...(options.target === undefined ? {} : { target: options.target }),
-      platform: {
-        os: platform.os,
-        architecture: platform.architecture,
-        ...(platform.variant ? { variant: platform.variant } : {}),
-      },
-      fileName: path.basename(dockerfile.file),
-    });
-  } catch (error) {
-    if (error instanceof DockerfileParseError && error.snippet)
-      error.message = `${error.message}\n${error.snippet}`;
-    throw error;
-  }
-}
-
-interface WorkDir {
-  /** Holds the blob store, which outlives the build when the directory was configured. */
-  root: string;
-  /** This build's own files, removed at the end. */
-  scratch: string;
-  cleanup(): Promise<void>;
-}
-
-async function openWorkDir(configuredDir: string | undefined): Promise<WorkDir> {
-  const root = configuredDir
-    ? path.resolve(configuredDir)
-    : await mkdtemp(path.join(os.tmpdir(), 'kiln-'));
-  const scratch = path.join(root, 'builds', randomBytes(8).toString('hex'));
-  await mkdir(scratch, { recursive: true });
-  return {
-    root,
-    scratch,
-    cleanup: async () => {
-      await rm(configuredDir ? scratch : root, { recursive: true, force: true });
-    },
-  };
 }
