@@ -15,11 +15,15 @@ import { ImageBuilder } from './image/image-builder.js';
 import type { BuildOptions, BuildResult } from './options.js';
 import { writeOutputs } from './output/write-outputs.js';
 import { createStageRun, runStageInstructions } from './stage/build-stage.js';
+import { runStageGraph } from './stage/stage-graph.js';
 import { openWorkDir } from './work-dir.js';
 import type { BuildServices, StageRun } from './stage/stage-run.js';
 
 /** Timestamp of every `created` field in a reproducible build: the Unix epoch, as kaniko writes it. */
 const REPRODUCIBLE_CREATED = '1970-01-01T00:00:00Z';
+
+/** Stages built at the same time when `stageConcurrency` is not set. */
+const DEFAULT_STAGE_CONCURRENCY = 3;
 
 /**
  * Builds the image that `options.dockerfile` describes from `options.context` and writes it to every
@@ -40,9 +44,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     insecurePush: options.insecure ?? false,
     skipTlsVerify: options.skipTlsVerify ?? false,
     registryMap: options.registryMap ?? {},
+    ...options.registry,
     onEvent: (event) => emit({ type: 'registry', event }),
   });
 
+  // Stage runs hold snapshot mounts; they are released before the work dir goes, also on failure.
+  const stageRuns: StageRun[] = [];
   try {
     const store = new BlobStore(path.join(work.root, 'blobs'));
     const imageRootfs = new Map<string, Promise<string>>();
@@ -99,21 +106,35 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       target: parsed.target.name ?? String(parsed.target.index),
     });
 
-    let last: StageRun | undefined;
-    for (const index of parsed.buildOrder) {
-      const stage = parsed.stages[index] as Stage;
-      last = await buildStage(stage, parsed, services, client, {
-        platform,
-        created,
-        registryMap: options.registryMap,
-      });
-      services.stages.set(index, last);
+    // A failing stage cancels the others through this controller, as does the caller's signal.
+    const stageAbort = new AbortController();
+    const onAbort = (): void => stageAbort.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+    services.signal = stageAbort.signal;
+    const order =
+      options.skipUnusedStages === false ? parsed.stages.map((s) => s.index) : parsed.buildOrder;
+    try {
+      await runStageGraph(
+        order,
+        (index) => parsed.stages[index]?.dependsOn ?? [],
+        options.stageConcurrency ?? DEFAULT_STAGE_CONCURRENCY,
+        async (index) => {
+          const stage = parsed.stages[index] as Stage;
+          const run = await buildStage(stage, parsed, services, client, stageRuns, {
+            platform,
+            created,
+            registryMap: options.registryMap,
+            snapshotMode: options.snapshotter,
+          });
+          services.stages.set(index, run);
+        },
+        () => stageAbort.abort(new EngineError('BUILD_CANCELLED', 'Another stage failed')),
+      );
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
     }
-    if (!last)
-      throw new EngineError('UNKNOWN_STAGE', 'The Dockerfile has no stage to build', {
-        hint: 'Add a FROM instruction.',
-      });
-
+    const last = services.stages.get(parsed.target.index);
     if (options.labels && Object.keys(options.labels).length > 0) {
       last.image.containerConfig.Labels = {
         ...last.image.containerConfig.Labels,
@@ -149,6 +170,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       outputs,
     };
   } finally {
+    await Promise.allSettled(stageRuns.map((run) => run.snapshotter.release()));
     await client.close();
     await work.cleanup();
   }
@@ -159,7 +181,13 @@ async function buildStage(
   parsed: ParsedDockerfile,
   services: BuildServices,
   client: RegistryClient,
-  options: { platform: Platform; created: string; registryMap: BuildOptions['registryMap'] },
+  stageRuns: StageRun[],
+  options: {
+    platform: Platform;
+    created: string;
+    registryMap: BuildOptions['registryMap'];
+    snapshotMode: BuildOptions['snapshotter'];
+  },
 ): Promise<StageRun> {
   const { platform, created } = options;
   const rootfs = path.join(services.scratchDir, 'stages', String(stage.index), 'rootfs');
@@ -223,7 +251,20 @@ async function buildStage(
     image = new ImageBuilder({ config: base.config, layers: base.layers }, stagePlatform, created);
   }
 
-  const run = createStageRun(stage, rootfs, image, services.buildArgs, services.ignorePaths);
+  const run = await createStageRun(stage, rootfs, image, {
+    snapshotDir: path.join(services.scratchDir, 'snapshots'),
+    buildArgs: services.buildArgs,
+    ignorePaths: services.ignorePaths,
+    ...(options.snapshotMode ? { snapshotMode: options.snapshotMode } : {}),
+    onFallback: (reason) =>
+      emit(services, {
+        type: 'warning',
+        message: `Overlay snapshots are unavailable, walking the file tree instead: ${reason}`,
+        file: undefined,
+        line: undefined,
+      }),
+  });
+  stageRuns.push(run);
   await runStageInstructions(stage, run, services, parsed.escapeToken);
   return run;
 }

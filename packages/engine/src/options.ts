@@ -1,4 +1,5 @@
 import type { ImageConfig, ImageManifest, Platform } from '@kiln/oci-spec';
+import type { RegistryClientOptions } from '@kiln/registry-client';
 import type { BuildEvent } from './events.js';
 import type { SecretSource } from './run/run-mounts.js';
 
@@ -39,8 +40,19 @@ export interface BuildOptions {
   skipTlsVerify?: boolean;
   /** Registry name to replacement hosts, for example `{ 'docker.io': ['127.0.0.1:5000'] }`. */
   registryMap?: Record<string, string[]>;
+  /** False builds every stage; default true builds only the stages the target needs. */
+  skipUnusedStages?: boolean;
+  /** Stages that do not depend on each other built at the same time; default 3. */
+  stageConcurrency?: number;
+  /** How RUN changes are found: 'auto' (default) overlay where it mounts, else walk. */
+  snapshotter?: 'auto' | 'overlay' | 'walk';
   /** Platform of the image (`linux/arm64/v8` or an object); default the host's. */
   platform?: string | Platform;
+  /**
+   * Further registry client settings (certificates, mirrors, TLS per registry, retries). A field
+   * set here replaces what the fields above set; `onEvent` stays the engine's own.
+   */
+  registry?: Omit<RegistryClientOptions, 'onEvent'>;
   /** Compression of the layers the build writes; default gzip. Base layers keep theirs. */
   compression?: 'gzip' | 'zstd';
   /** gzip 0-9 (default 6) or zstd 1-22 (default 3). */
