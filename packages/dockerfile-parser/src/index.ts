@@ -8,7 +8,7 @@
 // it expands exactly the fields Docker expands and leaves RUN/CMD/ENTRYPOINT/SHELL/
 // HEALTHCHECK commands to the shell.
 
-export { parseDockerfile } from './stages/assemble.js';
+export { parseDockerfile, parseDockerfileNodes } from './stages/assemble.js';
 export { expandInstruction, expandInstructionWithMatches } from './instructions/expand.js';
 export { parseInstructionNode } from './instructions/parse-instruction.js';
 export { parseRunMount } from './instructions/mount.js';
@@ -37,6 +37,7 @@ export type { RunCommand } from './instructions/run-script.js';
 export type { ExposedPort } from './instructions/expose.js';
 export type { PlatformSpec } from './stages/platform-args.js';
 export type { ParseOptions, ParsedDockerfile, Stage, StageBase } from './stages/types.js';
+export type { ParseNodesOptions, SourcedNode } from './stages/assemble.js';
 export type { LintRule, LintWarning } from './lint/types.js';
 export type { ArgSources } from './stages/args.js';
 export type { ParsedDockerfileJson } from './stages/json.js';
@@ -67,4 +68,5 @@ export type {
   StopsignalInstruction,
   HealthcheckInstruction,
   MaintainerInstruction,
+  ExtensionInstruction,
 } from './instructions/types.js';

@@ -76,9 +76,10 @@ class LineCursor {
 /**
  * Parses Dockerfile text into BuildKit's low-level tree: directives, comments, line
  * continuations, the escape character, heredoc bodies and per-instruction argument grammars.
- * Unknown instruction names are kept (the typed layer rejects them).
+ * Unknown instruction names are kept (the typed layer rejects them). Text with no instruction
+ * is an error unless `allowEmpty` is set, as for a fragment that an expand phase splices in.
  */
-export function parseAst(text: string): AstResult {
+export function parseAst(text: string, options: { allowEmpty?: boolean } = {}): AstResult {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const cursor = new LineCursor(source);
   const directives = new DirectiveReader();
@@ -147,7 +148,7 @@ export function parseAst(text: string): AstResult {
   }
 
   root.children = instructions;
-  if (instructions.length === 0) {
+  if (instructions.length === 0 && options.allowEmpty !== true) {
     throw new DockerfileParseError('file with no instructions', {
       code: 'EMPTY_DOCKERFILE',
       hint: 'Add at least a FROM instruction.',

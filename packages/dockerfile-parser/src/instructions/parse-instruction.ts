@@ -50,6 +50,16 @@ const FLAG_SPECS: Readonly<Record<string, FlagSpec>> = {
   },
 };
 
+const NO_EXTENSIONS: ReadonlySet<string> = new Set();
+
+// The line parser keeps no arguments for a keyword it does not know, so they are split from the
+// logical line: the words after the keyword and its leading `--flags`, quotes kept.
+function extensionArguments(node: Node): string[] {
+  const words = node.original.trim().split(/\s+/).slice(1);
+  while (words[0]?.startsWith('--')) words.shift();
+  return words;
+}
+
 const STAGE_NAME = /^[a-z][a-z0-9\-_.]*$/;
 
 function keyValuePairs(request: ParseRequest): { pairs: KeyValuePair[]; legacyForm: boolean } {
@@ -289,8 +299,24 @@ const PARSERS: Readonly<Record<string, InstructionParser>> = {
  * Turns one low-level node into a typed instruction: arity, flags and argument grammar are
  * checked, and any error is given the node's lines here, in one place.
  */
-export function parseInstructionNode(node: Node, file?: string): Instruction {
+export function parseInstructionNode(
+  node: Node,
+  file?: string,
+  extensionKeywords: ReadonlySet<string> = NO_EXTENSIONS,
+): Instruction {
   const location: SourceLocation = { file, startLine: node.startLine, endLine: node.endLine };
+  if (extensionKeywords.has(node.value)) {
+    return {
+      kind: 'extension',
+      name: node.value,
+      keyword: node.keyword,
+      original: node.original,
+      location,
+      args: extensionArguments(node),
+      flags: [...node.flags],
+      node,
+    };
+  }
   try {
     const parser = ownValue(PARSERS, node.value);
     if (parser === undefined) {

@@ -1,4 +1,5 @@
 import type { SourceLocation } from '../errors.js';
+import type { Node } from '../ast/node.js';
 
 /** A command in shell form (run through the stage's SHELL) or exec form (a JSON array). */
 export type CommandForm = { form: 'shell'; command: string } | { form: 'exec'; args: string[] };
@@ -183,6 +184,22 @@ export interface MaintainerInstruction extends InstructionBase {
   maintainer: string;
 }
 
+/**
+ * An instruction outside Docker's set that a caller declared with `extensionKeywords`, such
+ * as one a plugin serves. The parser checks nothing beyond the line syntax.
+ */
+export interface ExtensionInstruction extends InstructionBase {
+  kind: 'extension';
+  /** Lower-case keyword, such as `include`. */
+  name: string;
+  /** Arguments after the flags, split on whitespace, quotes kept. */
+  args: string[];
+  /** Flags such as `--from=x`, as written. */
+  flags: string[];
+  /** The parse tree node, for heredocs and the JSON form. */
+  node: Node;
+}
+
 /** Every Dockerfile instruction, discriminated on `kind` (the lower-case keyword). */
 export type Instruction =
   | FromInstruction
@@ -202,7 +219,8 @@ export type Instruction =
   | OnbuildInstruction
   | StopsignalInstruction
   | HealthcheckInstruction
-  | MaintainerInstruction;
+  | MaintainerInstruction
+  | ExtensionInstruction;
 
 export type InstructionKind = Instruction['kind'];
 

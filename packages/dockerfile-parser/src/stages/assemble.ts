@@ -1,4 +1,5 @@
-import { parseAst } from '../ast/parse.js';
+import { parseAst, type AstResult } from '../ast/parse.js';
+import type { Node } from '../ast/node.js';
 import { DockerfileParseError } from '../errors.js';
 import { expandInstructionWithMatches } from '../instructions/expand.js';
 import { parseInstructionNode } from '../instructions/parse-instruction.js';
@@ -101,21 +102,75 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Parse
       const location = error.location ?? { startLine: 1, endLine: 1 };
       throw error.locate({ ...location, file: location.file ?? file }, text);
     }
-    // Anything else is a bug in this package; wrap it so callers see one error type.
-    throw new DockerfileParseError(
-      `internal parser error: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        code: 'INTERNAL',
-        hint: 'This is a bug in the Dockerfile parser; please report it with the Dockerfile.',
-        location: { file, startLine: 1, endLine: 1 },
-        cause: error,
-      },
-    );
+    throw internalError(error, file);
   }
+}
+
+/** An instruction node with the file it was read from, as an expand phase produces. */
+export interface SourcedNode {
+  node: Node;
+  file: string;
+}
+
+/** Options of {@link parseDockerfileNodes}. */
+export interface ParseNodesOptions extends ParseOptions {
+  /** Lower-case keywords parsed as `extension` instructions instead of rejected as unknown. */
+  extensionKeywords?: readonly string[];
+  /** Text of each file, by the names in the entries, so errors show the lines around them. */
+  sources?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Parses instruction nodes that may come from several files (the main Dockerfile and the
+ * fragments an expand phase spliced in) into stages. `ast` is the main file's tree, whose
+ * directives and escape token apply; each instruction keeps its own file in its location.
+ * Throws only `DockerfileParseError`.
+ */
+export function parseDockerfileNodes(
+  ast: AstResult,
+  entries: readonly SourcedNode[],
+  options: ParseNodesOptions = {},
+): ParsedDockerfile {
+  const file = options.fileName ?? 'Dockerfile';
+  const extensions = new Set(options.extensionKeywords ?? []);
+  try {
+    return assemble(ast, entries, options, file, extensions);
+  } catch (error) {
+    if (error instanceof DockerfileParseError) {
+      const location = error.location ?? { startLine: 1, endLine: 1 };
+      const errorFile = location.file ?? file;
+      throw error.locate({ ...location, file: errorFile }, options.sources?.[errorFile]);
+    }
+    throw internalError(error, file);
+  }
+}
+
+function internalError(error: unknown, file: string): DockerfileParseError {
+  // Anything else is a bug in this package; wrap it so callers see one error type.
+  return new DockerfileParseError(
+    `internal parser error: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      code: 'INTERNAL',
+      hint: 'This is a bug in the Dockerfile parser; please report it with the Dockerfile.',
+      location: { file, startLine: 1, endLine: 1 },
+      cause: error,
+    },
+  );
 }
 
 function parseUnchecked(text: string, options: ParseOptions, file: string): ParsedDockerfile {
   const ast = parseAst(text);
+  const entries = ast.root.children.map((node) => ({ node, file }));
+  return assemble(ast, entries, options, file, new Set());
+}
+
+function assemble(
+  ast: AstResult,
+  entries: readonly SourcedNode[],
+  options: ParseOptions,
+  file: string,
+  extensions: ReadonlySet<string>,
+): ParsedDockerfile {
   const { escapeToken } = ast;
   const target = options.platform ?? defaultPlatform();
   const predefined = platformArgs(target, options.buildPlatform ?? target);
@@ -124,8 +179,8 @@ function parseUnchecked(text: string, options: ParseOptions, file: string): Pars
   const metaArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   let current: Stage | undefined;
-  for (const node of ast.root.children) {
-    const instruction = parseInstructionNode(node, file);
+  for (const entry of entries) {
+    const instruction = parseInstructionNode(entry.node, entry.file, extensions);
     if (instruction.kind === 'from') {
       current = startStage(stages.length, instruction);
       stages.push(current);
