@@ -159,6 +159,8 @@ const lines = [
   `- Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}`,
   `- Versions: Node ${process.version}, ${version('buildah', ['--version'])} (chroot isolation, vfs storage, --layers), kiln at ${version('git', ['-C', realworldDir, 'rev-parse', '--short', 'HEAD'])}`,
   '- kiln writes an OCI layout as its output; buildah commits to its storage (no push or layout export is timed).',
+  '- The kiln CLI has no layer cache option yet, so its rebuild repeats every step; buildah reuses its --layers cache.',
+  '- Other processes on the machine were not stopped; times from one run each, not averaged.',
   '',
   '| case | cold kiln s | cold buildah s | cold ratio | rebuild kiln s | rebuild buildah s | rebuild ratio | peak kiln MiB | peak buildah MiB |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
