@@ -16,7 +16,12 @@ export type EngineErrorCode =
   | 'ROOTFS_PATH_INVALID'
   | 'OUTPUT_FAILED'
   | 'PUSH_FAILED'
-  | 'BUILD_CANCELLED';
+  | 'BUILD_CANCELLED'
+  | 'PLUGIN_LOAD_FAILED'
+  | 'PLUGIN_INVALID'
+  | 'PLUGIN_INCOMPATIBLE'
+  | 'PLUGIN_CONFLICT'
+  | 'PLUGIN_FAILED';
 
 export interface EngineErrorOptions {
   hint?: string;
