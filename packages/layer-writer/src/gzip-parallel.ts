@@ -82,7 +82,9 @@ export class ParallelGzip extends Transform {
     const options: zlib.ZlibOptions = {
       level: this.level,
       finishFlush: final ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-      chunkSize: 256 * 1024,
+      // One output buffer larger than deflate's worst case makes each block a single thread-pool
+      // job; smaller buffers split a block into several jobs, each waiting for the main thread.
+      chunkSize: block.length + (block.length >> 4) + 1024,
     };
     if (this.dictionary !== undefined) options.dictionary = this.dictionary;
     this.dictionary = nextDictionary(this.dictionary, block);
