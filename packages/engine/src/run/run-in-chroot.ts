@@ -24,8 +24,11 @@ export interface RunInChrootOptions {
   /** A scratch directory for the per-run copies of resolv.conf and hosts. */
   scratchDir: string;
   onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
-  /** Called after the sandbox's placeholder files exist and before anything else changes (take a baseline here). */
-  beforeRun?: () => Promise<void>;
+  /**
+   * Called after the sandbox's placeholder files exist and before anything else changes (take a
+   * baseline here); `placeholdersCreated` says whether this run created any.
+   */
+  beforeRun?: (placeholdersCreated: boolean) => Promise<void>;
   /** Called after the command exited and before the placeholders go (take the snapshot here). */
   afterRun?: (exitCode: number) => Promise<void>;
 }
@@ -68,7 +71,7 @@ export async function runInChroot(options: RunInChrootOptions): Promise<RunInChr
   const placeholders = await prepareNetworkFiles(rootfs, options.scratchDir, mounts);
 
   try {
-    await options.beforeRun?.();
+    await options.beforeRun?.(placeholders.length + placeholderDirs.length > 0);
     await mkdir(await resolveInRoot(rootfs, options.cwd), { recursive: true });
     const spec = buildChrootCommand({
       rootfs,

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { RunInstruction } from '@kiln/dockerfile-parser';
-import { DEFAULT_RACY_MARGIN_NS } from '@kiln/fs-snapshot';
 import type { ChangeSet } from '@kiln/layer-writer';
 import { EngineError, RunFailedError } from '../errors.js';
 import { runEnvironment, splitEnvEntry } from '../stage/environment.js';
@@ -87,15 +86,14 @@ export async function executeRun(
     scratchDir: path.join(services.scratchDir, 'run'),
     onOutput: (line, stream) =>
       services.emit({ type: 'step-output', stage: run.index, step, line, stream }),
-    beforeRun: async () => {
-      if (run.baselineCurrent) return;
-      await settle();
+    beforeRun: async (placeholdersCreated) => {
+      // The walk snapshotter's baseline lists placeholders as unchanged only if taken after them.
+      if (run.baselineCurrent && !placeholdersCreated) return;
       await run.snapshotter.init();
       run.baselineCurrent = true;
     },
     afterRun: async (exitCode) => {
       if (exitCode !== 0) return;
-      await settle();
       changes = await run.snapshotter.changes();
     },
   }).finally(() => prepared.cleanup());
@@ -128,17 +126,6 @@ async function mountSourceRoot(from: string | undefined, services: BuildServices
   }
   return stage.rootfs;
 }
-
-/**
- * Waits out the walk snapshotter's racy window (50 ms by default), so that nothing written just
- * before a walk has a ctime inside it. The snapshotter reports racy directories and symlinks as
- * changed, which would put extra entries into layers and break reproducible digests.
- */
-function settle(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, RACY_SETTLE_MS));
-}
-
-const RACY_SETTLE_MS = Number(DEFAULT_RACY_MARGIN_NS / 1_000_000n) + 10;
 
 function rejectUnsupportedFlags(instruction: RunInstruction): void {
   const unsupported: string[] = [];

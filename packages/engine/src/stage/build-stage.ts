@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PROXY_ARGS, expandInstruction, parseDockerfile } from '@kiln/dockerfile-parser';
 import type { ArgInstruction, Instruction, Stage } from '@kiln/dockerfile-parser';
-import { WalkSnapshotter } from '@kiln/fs-snapshot';
+import { createSnapshotter } from '@kiln/fs-snapshot';
 import { writeLayer } from '@kiln/layer-writer';
 import type { ChangeSet } from '@kiln/layer-writer';
 import { executeCopy } from '../copy/copy-instruction.js';
@@ -16,19 +16,28 @@ import { executeWorkdir } from './workdir-instruction.js';
 
 /**
  * Creates the run state of a stage whose root filesystem and image builder hold the base already.
+ * Steps work in the snapshotter's view of `root` (an overlay mount, or `root` itself for the walk
+ * snapshotter); the caller releases `run.snapshotter` when the build ends, also on failure.
  * Proxy build args (HTTP_PROXY and friends) reach RUN without an ARG, as Docker predefines them.
  */
-export function createStageRun(
+export async function createStageRun(
   stage: Stage,
-  rootfs: string,
+  root: string,
   image: ImageBuilder,
-  buildArgs: Readonly<Record<string, string>> = {},
-  ignorePaths: string[] = [],
-): StageRun {
+  options: StageRunOptions,
+): Promise<StageRun> {
+  const buildArgs = options.buildArgs ?? {};
+  const snapshotter = await createSnapshotter(root, {
+    workDir: options.snapshotDir,
+    ignorePaths: options.ignorePaths ?? [],
+    ...(options.snapshotMode ? { mode: options.snapshotMode } : {}),
+    ...(options.onFallback ? { onEvent: (event) => options.onFallback?.(event.reason) } : {}),
+  });
+  await snapshotter.init();
   return {
     index: stage.index,
     name: stage.name,
-    rootfs,
+    rootfs: snapshotter.rootfs,
     image,
     meta: {
       config: image.containerConfig,
@@ -41,9 +50,21 @@ export function createStageRun(
         buildArgs[name] === undefined ? [] : [[name, buildArgs[name]] as [string, string]],
       ),
     ),
-    snapshotter: new WalkSnapshotter(rootfs, { ignorePaths }),
-    baselineCurrent: false,
+    snapshotter,
+    baselineCurrent: true,
   };
+}
+
+/** Options of {@link createStageRun}. */
+export interface StageRunOptions {
+  /** Directory for overlay mounts; it must not be on overlayfs. */
+  snapshotDir: string;
+  buildArgs?: Readonly<Record<string, string>>;
+  ignorePaths?: string[];
+  /** 'auto' (default) uses overlay where it mounts, else walk. */
+  snapshotMode?: 'auto' | 'overlay' | 'walk';
+  /** Receives the reason once when overlay is unavailable and the walk snapshotter is used. */
+  onFallback?: (reason: string) => void;
 }
 
 /** Runs every instruction of the stage in order, adding a layer or an empty-layer history entry for each. */

@@ -1,4 +1,4 @@
-import type { WalkSnapshotter } from '@kiln/fs-snapshot';
+import type { Snapshotter } from '@kiln/fs-snapshot';
 import type { DirectoryContext } from '../context/build-context.js';
 import type { BuildEvent } from '../events.js';
 import type { BlobStore } from '../image/blob-store.js';
@@ -10,14 +10,14 @@ import type { MetadataState } from './metadata-instructions.js';
 export interface StageRun {
   index: number;
   name: string | undefined;
-  /** Host path of the stage's root filesystem. */
+  /** Host path where steps read and write the stage's root filesystem (`snapshotter.rootfs`). */
   rootfs: string;
   image: ImageBuilder;
   /** Shell, author and the CMD flag; `meta.config` is `image.containerConfig`. */
   meta: MetadataState;
   /** ARGs declared so far in the stage, with their values (undefined: declared without one). */
   args: Map<string, string | undefined>;
-  snapshotter: WalkSnapshotter;
+  snapshotter: Snapshotter;
   /** False after an instruction wrote files without the snapshotter; the next RUN takes a new baseline first. */
   baselineCurrent: boolean;
 }

@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from './build.js';
+import type { BuildEvent } from './events.js';
+import type { BuildOptions, BuildResult } from './options.js';
+
+const exec = promisify(execFile);
+let dir: string;
+let count = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-stages-test-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes a context holding `dockerfile` and a busybox root filesystem under rootfs/. */
+async function busyboxContext(dockerfile: string): Promise<string> {
+  count += 1;
+  const context = path.join(dir, `context-${count}`);
+  for (const name of ['bin', 'etc', 'proc', 'dev', 'sys'])
+    await mkdir(path.join(context, 'rootfs', name), { recursive: true });
+  await mkdir(path.join(context, 'rootfs/tmp'));
+  await chmod(path.join(context, 'rootfs/tmp'), 0o1777);
+  await copyFile('/bin/busybox', path.join(context, 'rootfs/bin/busybox'));
+  for (const applet of ['sh', 'echo', 'cat', 'sleep'])
+    await symlink('busybox', path.join(context, 'rootfs/bin', applet));
+  await writeFile(path.join(context, 'Dockerfile'), dockerfile);
+  return context;
+}
+
+async function buildIn(
+  context: string,
+  options: Partial<BuildOptions> = {},
+): Promise<{ result: BuildResult; layout: string }> {
+  const layout = `${context}-layout`;
+  const result = await build({
+    context,
+    noPush: true,
+    ociLayoutPath: layout,
+    reproducible: true,
+    workDir: path.join(dir, 'work'),
+    ...options,
+  });
+  return { result, layout };
+}
+
+async function layerPaths(layout: string, result: BuildResult, index: number): Promise<string[]> {
+  const digest = result.manifest.layers[index]?.digest as string;
+  const { stdout } = await exec('tar', [
+    '-tzf',
+    path.join(layout, 'blobs/sha256', digest.slice(7)),
+  ]);
+  return stdout.trim().split('\n');
+}
+
+/** Mount points under the test directory, which a finished build must have released. */
+async function mountsUnderTestDir(): Promise<string[]> {
+  const lines = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n');
+  return lines.map((line) => line.split(' ')[4] ?? '').filter((p) => p.startsWith(dir));
+}
+
+const TWO_BRANCHES = [
+  'FROM scratch AS base',
+  'COPY rootfs/ /',
+  'FROM base AS left',
+  'RUN echo left > /left.txt',
+  'FROM base AS right',
+  'RUN echo right > /right.txt',
+  'FROM base AS broken',
+  'RUN exit 3',
+  'FROM base',
+  'COPY --from=left /left.txt /out/',
+  'COPY --from=right /right.txt /out/',
+  'RUN cat /out/left.txt /out/right.txt > /out/both.txt',
+  '',
+].join('\n');
+
+describe('build stage graph', () => {
+  it('builds only the stages the target needs, side branches together', async () => {
+    const context = await busyboxContext(TWO_BRANCHES);
+    const events: BuildEvent[] = [];
+    const { result, layout } = await buildIn(context, { onEvent: (e) => events.push(e) });
+    const started = events.flatMap((e) => (e.type === 'stage-start' ? [e.stage] : []));
+    expect([...started].sort()).toEqual([0, 1, 2, 4]);
+    expect(events.find((e) => e.type === 'build-start')).toMatchObject({ stages: 4 });
+    expect(result.manifest.layers).toHaveLength(4);
+    expect(await layerPaths(layout, result, 3)).toEqual(['out/', 'out/both.txt']);
+    const digest = result.manifest.layers[3]?.digest.slice(7) as string;
+    const { stdout } = await exec('tar', [
+      '-xzOf',
+      path.join(layout, 'blobs/sha256', digest),
+      'out/both.txt',
+    ]);
+    expect(stdout).toBe('left\nright\n');
+    expect(await mountsUnderTestDir()).toEqual([]);
+  });
+
+  it('builds every stage with skipUnusedStages: false and stops at a failing one', async () => {
+    const context = await busyboxContext(TWO_BRANCHES);
+    await expect(buildIn(context, { skipUnusedStages: false })).rejects.toMatchObject({
+      code: 'RUN_FAILED',
+      exitCode: 3,
+    });
+    expect(await mountsUnderTestDir()).toEqual([]);
+  });
+
+  it('builds the --target stage and what it needs', async () => {
+    const context = await busyboxContext(TWO_BRANCHES);
+    const events: BuildEvent[] = [];
+    const { result, layout } = await buildIn(context, {
+      target: 'right',
+      onEvent: (e) => events.push(e),
+    });
+    const started = events.flatMap((e) => (e.type === 'stage-start' ? [e.stage] : []));
+    expect(started).toEqual([0, 2]);
+    expect(await layerPaths(layout, result, 1)).toEqual(['right.txt']);
+  });
+});
+
+describe('build snapshots', () => {
+  it('keeps sandbox mounts and their contents out of RUN layers', async () => {
+    const context = await busyboxContext(
+      [
+        'FROM scratch',
+        'COPY rootfs/ /',
+        'RUN echo x > /dev/null-test; echo y > /tmp/kept; cat /etc/hosts > /dev/null',
+        '',
+      ].join('\n'),
+    );
+    const events: BuildEvent[] = [];
+    const { result, layout } = await buildIn(context, { onEvent: (e) => events.push(e) });
+    expect(await layerPaths(layout, result, 1)).toEqual(['tmp/', 'tmp/kept']);
+    // As root on ext4 the overlay snapshotter mounts; elsewhere the walk one is used and warned about.
+    const fallback = events.some((e) => e.type === 'warning' && e.message.includes('Overlay'));
+    expect(fallback).toBe(process.getuid?.() !== 0);
+  });
+
+  it('releases its mounts when cancelled during a RUN', async () => {
+    const context = await busyboxContext('FROM scratch\nCOPY rootfs/ /\nRUN sleep 30\n');
+    const controller = new AbortController();
+    const running = buildIn(context, {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'step-start' && e.step === 2) setTimeout(() => controller.abort(), 300);
+      },
+    });
+    await expect(running).rejects.toMatchObject({ code: 'BUILD_CANCELLED' });
+    expect(await mountsUnderTestDir()).toEqual([]);
+  });
+});
