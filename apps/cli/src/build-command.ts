@@ -7,12 +7,16 @@ import {
   parseRegistryMap,
   parseSecrets,
 } from './flag-values.js';
+import { addModeFlags, toModeOptions } from './mode-flags.js';
+import type { ModeFlags } from './mode-flags.js';
+import { addRegistryFlags, toRegistryOptions } from './registry-flags.js';
+import type { RegistryFlags } from './registry-flags.js';
 import { VERBOSITY_LEVELS } from './render-events.js';
 import type { Verbosity } from './render-events.js';
 import { UsageError } from './usage-error.js';
 
 /** The parsed values of `kiln build`'s flags, as commander returns them. */
-export interface BuildFlags {
+export interface BuildFlags extends RegistryFlags, ModeFlags {
   context: string;
   dockerfile?: string;
   destination: string[];
@@ -41,7 +45,7 @@ export interface BuildFlags {
 
 /** Declares `kiln build` and its flags, with kaniko's names and meanings; `action` runs the build. */
 export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>): Command {
-  return new Command('build')
+  const command = new Command('build')
     .description('Build an image from a Dockerfile and push it or write it to files.')
     .option('-c, --context <dir>', 'directory of the build context', '.')
     .option('-f, --dockerfile <path>', 'path of the Dockerfile (default: <context>/Dockerfile)')
@@ -121,8 +125,10 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
     .addOption(
       new Option('--verbosity <level>', 'log level').choices(VERBOSITY_LEVELS).default('info'),
     )
-    .option('--label <key=value>', 'label to set on the image; repeatable', collect, [])
-    .action(async (flags: BuildFlags) => action(flags));
+    .option('--label <key=value>', 'label to set on the image; repeatable', collect, []);
+  addRegistryFlags(command);
+  addModeFlags(command);
+  return command.action(async (flags: BuildFlags) => action(flags));
 }
 
 const PLATFORM_SHAPE = /^[a-z0-9._-]+\/[a-z0-9._-]+(\/[a-z0-9._-]+)?$/i;
@@ -136,10 +142,11 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
       'pass --destination REGISTRY/REPO:TAG, or --no-push to only build',
     );
   }
+  const mode = toModeOptions(flags);
   // The engine checks the names; this only rejects what cannot be a platform at all.
-  if (flags.customPlatform !== undefined && !PLATFORM_SHAPE.test(flags.customPlatform)) {
+  if (typeof mode.platform === 'string' && !PLATFORM_SHAPE.test(mode.platform)) {
     throw new UsageError(
-      `invalid --custom-platform "${flags.customPlatform}"`,
+      `invalid --custom-platform "${mode.platform}"`,
       'write it as OS/ARCH[/VARIANT], for example linux/amd64',
     );
   }
@@ -153,7 +160,7 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
     );
   }
   return {
-    context: flags.context,
+    context: mode.context,
     compression: flags.compression,
     ...(level === undefined ? {} : { compressionLevel: level }),
     ...(flags.dockerfile === undefined ? {} : { dockerfile: flags.dockerfile }),
@@ -178,7 +185,8 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
     insecureRegistries: flags.insecureRegistry,
     skipTlsVerify: flags.skipTlsVerify,
     registryMap: parseRegistryMap(flags.registryMap, env.KILN_REGISTRY_MAP),
-    ...(flags.customPlatform === undefined ? {} : { platform: flags.customPlatform }),
+    ...(mode.platform === undefined ? {} : { platform: mode.platform }),
+    registry: toRegistryOptions(flags, env, flags.skipTlsVerify),
     reproducible: flags.reproducible,
     ...(env.KILN_DIR ? { workDir: env.KILN_DIR } : {}),
   };

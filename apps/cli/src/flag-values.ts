@@ -76,3 +76,45 @@ export function parseSecrets(values: string[]): Record<string, { src: string } |
   }
   return secrets;
 }
+
+/** Parses a non-negative integer flag value such as a retry count; undefined stays undefined. */
+export function parseCount(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (value.trim() === '' || !Number.isInteger(count) || count < 0) {
+    throw new UsageError(`invalid ${flag} value "${value}"`, `give a whole number of 0 or more`);
+  }
+  return count;
+}
+
+/**
+ * Rewrites kaniko-style `--flag=true` and `--flag=false` for the boolean flags in `options`,
+ * which commander does not accept. `=true` becomes `--flag`. `=false` becomes the opposite
+ * flag (`--no-flag`, or `--flag` for `--no-flag`) when it exists and is dropped otherwise,
+ * which leaves the flag at its default.
+ */
+export function normalizeBooleanFlags(
+  argv: string[],
+  options: ReadonlyArray<{ long?: string | undefined; required: boolean; optional: boolean }>,
+): string[] {
+  const booleans = new Set(
+    options.filter((o) => !o.required && !o.optional && o.long).map((o) => o.long as string),
+  );
+  const out: string[] = [];
+  for (const [index, arg] of argv.entries()) {
+    if (arg === '--') return [...out, ...argv.slice(index)];
+    const match = /^(--[a-z0-9-]+)=(true|false)$/i.exec(arg);
+    const name = match?.[1];
+    if (!match || name === undefined || !booleans.has(name)) {
+      out.push(arg);
+      continue;
+    }
+    if ((match[2] as string).toLowerCase() === 'true') {
+      out.push(name);
+      continue;
+    }
+    const opposite = name.startsWith('--no-') ? `--${name.slice(5)}` : `--no-${name.slice(2)}`;
+    if (booleans.has(opposite)) out.push(opposite);
+  }
+  return out;
+}

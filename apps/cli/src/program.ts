@@ -1,16 +1,17 @@
 import { Command, CommanderError } from 'commander';
 import type { BuildOptions, BuildResult } from '@kiln/engine';
-import { defineBuildCommand, toBuildOptions } from './build-command.js';
-import type { BuildFlags } from './build-command.js';
-import { renderEvent, verbosityAllows } from './render-events.js';
-import { UsageError } from './usage-error.js';
+import { defineBuildCommand } from './build-command.js';
+import { defineCheckCommand, defineParseCommand } from './dockerfile-commands.js';
+import { normalizeBooleanFlags } from './flag-values.js';
+import { ExitCode, runBuild } from './run-build.js';
 
-/** Exit codes of the kiln command. */
-export const ExitCode = { Success: 0, BuildError: 1, UsageError: 2, Interrupted: 130 } as const;
+export { ExitCode } from './run-build.js';
+export { formatBuildError } from './failure-report.js';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  /** Progress and errors; a terminal (`isTTY`) gets the live view under --progress=auto. */
+  stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
   /** Cancels a running build (main.ts aborts it on SIGINT and SIGTERM). */
   signal?: AbortSignal;
@@ -35,6 +36,13 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
   const buildCommand = defineBuildCommand(async (flags) => setExitCode(await runBuild(flags, io)));
   buildCommand.copyInheritedSettings(program);
   program.addCommand(buildCommand);
+  for (const command of [
+    defineParseCommand(io, setExitCode),
+    defineCheckCommand(io, setExitCode),
+  ]) {
+    command.copyInheritedSettings(program);
+    program.addCommand(command);
+  }
   return program;
 }
 
@@ -45,7 +53,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     exitCode = code;
   });
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    const options = program.commands.flatMap((command) => command.options);
+    await program.parseAsync(normalizeBooleanFlags(argv, options), { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return reportCommanderError(error, argv, io);
@@ -64,55 +73,8 @@ function reportCommanderError(error: CommanderError, argv: string[], io: CliIo):
     .filter(Boolean)
     .join(' ')
     .replace('(Did you mean', '(did you mean');
-  const helpCommand = argv[0] === 'build' ? 'kiln build --help' : 'kiln --help';
+  const subcommand = ['build', 'parse', 'check'].includes(argv[0] ?? '') ? `${argv[0]} ` : '';
+  const helpCommand = `kiln ${subcommand}--help`;
   io.stderr.write(`kiln: ${message}; run '${helpCommand}' for the flags\n`);
   return ExitCode.UsageError;
-}
-
-async function runBuild(flags: BuildFlags, io: CliIo): Promise<number> {
-  let options: BuildOptions;
-  try {
-    options = toBuildOptions(flags, io.env);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`kiln: ${error.message}; ${error.hint}\n`);
-      return ExitCode.UsageError;
-    }
-    throw error;
-  }
-
-  const verbosity = flags.verbosity;
-  if (io.signal) options.signal = io.signal;
-  options.onEvent = (event) => {
-    const line = renderEvent(event, verbosity);
-    if (line !== undefined) io.stderr.write(`${line}\n`);
-  };
-  try {
-    // The engine loads only for a build, so `--help` and flag errors need nothing else built.
-    const build = io.build ?? (await import('@kiln/engine')).build;
-    const result = await build(options);
-    io.stdout.write(`Built image ${result.digest}\n`);
-    return ExitCode.Success;
-  } catch (error) {
-    io.stderr.write(formatBuildError(error, verbosityAllows(verbosity, 'debug')));
-    const cancelled = (error as { code?: unknown }).code === 'BUILD_CANCELLED';
-    return cancelled ? ExitCode.Interrupted : ExitCode.BuildError;
-  }
-}
-
-/** Formats a build failure: message and hint, plus the stack and causes only when debugging. */
-export function formatBuildError(error: unknown, withStack: boolean): string {
-  if (!(error instanceof Error)) return `kiln: error: ${String(error)}\n`;
-  const hint = (error as { hint?: unknown }).hint;
-  let text = `kiln: error: ${error.message}\n`;
-  if (typeof hint === 'string' && hint !== '') text += `hint: ${hint}\n`;
-  if (withStack) {
-    let current: unknown = error;
-    while (current instanceof Error) {
-      text += `${current.stack ?? current.message}\n`;
-      current = current.cause;
-      if (current instanceof Error) text += 'caused by: ';
-    }
-  }
-  return text;
 }

@@ -1,5 +1,6 @@
 import type { BuildEvent } from '@kiln/engine';
 import type { RegistryEvent } from '@kiln/registry-client';
+import { formatBytes, formatDuration } from './progress/format.js';
 
 export type Verbosity = 'panic' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -16,16 +17,6 @@ export const VERBOSITY_LEVELS: Verbosity[] = [
 /** Returns true when `level` shows messages of level `message` (info shows info, warn and error). */
 export function verbosityAllows(level: Verbosity, message: Verbosity): boolean {
   return VERBOSITY_LEVELS.indexOf(level) >= VERBOSITY_LEVELS.indexOf(message);
-}
-
-function formatBytes(size: number): string {
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
-  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function formatSeconds(ms: number): string {
-  return `${(ms / 1000).toFixed(2)}s`;
 }
 
 /** Formats one engine event as a plain line, or returns undefined when the verbosity hides it. */
@@ -56,9 +47,14 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
       return info ? `[${event.step}/${event.steps}] ${event.instruction}` : undefined;
     case 'step-output':
       return info ? `  ${event.line}` : undefined;
-    case 'step-done':
-      if (!debug) return undefined;
-      return `  done in ${formatSeconds(event.durationMs)}${event.layer ? `, layer ${event.layer.digest} (${formatBytes(event.layer.size)})` : ''}`;
+    case 'step-done': {
+      if (!info) return undefined;
+      const cache: string = event.cache;
+      const how = cache === 'hit' ? 'cached' : `done in ${formatDuration(event.durationMs)}`;
+      if (!event.layer) return `  ${how}`;
+      const digest = debug ? ` ${event.layer.digest}` : '';
+      return `  ${how}, layer${digest} (${formatBytes(event.layer.size)})`;
+    }
     case 'layer-written':
       return debug
         ? `Wrote layer ${event.digest} (${formatBytes(event.size)}, diffID ${event.diffId})`
@@ -76,7 +72,7 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
     case 'output-written':
       return info ? `Wrote ${event.kind} ${event.path}` : undefined;
     case 'build-done':
-      return debug ? `Build finished in ${formatSeconds(event.durationMs)}` : undefined;
+      return debug ? `Build finished in ${formatDuration(event.durationMs)}` : undefined;
   }
 }
 

@@ -1,0 +1,138 @@
+import path from 'node:path';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { BuildOptions } from '@kiln/engine';
+import { UsageError } from './usage-error.js';
+
+export const PROGRESS_MODES = ['auto', 'tty', 'plain', 'json'] as const;
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
+export const LOG_FORMATS = ['text', 'color', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** The parsed values of the flags that choose how a build runs and reports. */
+export interface ModeFlags {
+  contextSubPath?: string;
+  platform?: string;
+  skipUnusedStages: boolean;
+  singleSnapshot: boolean;
+  snapshotMode: 'full' | 'redo' | 'time';
+  ignoreVarRun: boolean;
+  cleanup: boolean;
+  isolation: 'chroot' | 'none';
+  progress: ProgressMode;
+  metadataFile?: string;
+  logFormat: LogFormat;
+  logTimestamp: boolean;
+}
+
+/** Adds kaniko's context, stage and snapshot flags and kiln's isolation and report flags. */
+export function addModeFlags(command: Command): Command {
+  return command
+    .option(
+      '--context-sub-path <dir>',
+      'directory inside --context that is the actual build context',
+    )
+    .option('--platform <os/arch[/variant]>', 'alias of --custom-platform')
+    .option(
+      '--skip-unused-stages',
+      'build only the stages the target needs (kiln always does; accepted for kaniko compatibility)',
+      false,
+    )
+    .option(
+      '--single-snapshot',
+      'accepted for kaniko compatibility; kiln takes one snapshot per RUN',
+      false,
+    )
+    .addOption(
+      new Option(
+        '--snapshot-mode <mode>',
+        'how RUN changes are detected; kiln compares stat data and hashes file contents only where stat cannot tell, for every mode',
+      )
+        .choices(['full', 'redo', 'time'])
+        .default('full'),
+    )
+    .option('--ignore-var-run', 'with --isolation=none, leave /var/run out of snapshots', true)
+    .option('--no-ignore-var-run', 'with --isolation=none, snapshot /var/run too')
+    .option(
+      '--cleanup',
+      'with --isolation=none, remove the built file system after the build (kiln always removes its work files)',
+      false,
+    )
+    .addOption(
+      new Option(
+        '--isolation <mode>',
+        'how RUN runs: chroot (a private mount namespace and chroot) or none (on / itself)',
+      )
+        .choices(['chroot', 'none'])
+        .default('chroot'),
+    )
+    .addOption(
+      new Option(
+        '--progress <mode>',
+        'progress display on stderr: tty (live view), plain (lines), json (one event per line), auto (tty on a terminal, else plain)',
+      )
+        .choices([...PROGRESS_MODES])
+        .default('auto'),
+    )
+    .option(
+      '--metadata-file <file>',
+      'write a JSON summary of the build (image, digests, stage timings, cache hits) to this file',
+    )
+    .addOption(
+      new Option('--log-format <format>', 'format of log lines; json implies --progress=json')
+        .choices([...LOG_FORMATS])
+        .default('color'),
+    )
+    .option('--log-timestamp', 'start each plain progress line with the time', false);
+}
+
+/** Returns the build options that the mode flags set, checking what commander cannot. */
+export function toModeOptions(
+  flags: ModeFlags & { customPlatform?: string | undefined; context: string },
+): Pick<BuildOptions, 'context' | 'platform' | 'ignorePaths'> {
+  if (flags.isolation === 'none') {
+    throw new UsageError(
+      '--isolation=none is not implemented yet',
+      'leave out --isolation, or pass --isolation=chroot, which runs RUN in a chroot',
+    );
+  }
+  if (
+    flags.platform !== undefined &&
+    flags.customPlatform !== undefined &&
+    flags.platform !== flags.customPlatform
+  ) {
+    throw new UsageError(
+      `--platform "${flags.platform}" and --custom-platform "${flags.customPlatform}" differ`,
+      'pass only one of them',
+    );
+  }
+
+  const options: Pick<BuildOptions, 'context' | 'platform' | 'ignorePaths'> = {
+    context: flags.context,
+  };
+  const platform = flags.customPlatform ?? flags.platform;
+  if (platform !== undefined) options.platform = platform;
+  if (flags.contextSubPath !== undefined) {
+    const sub = path.normalize(flags.contextSubPath);
+    if (path.isAbsolute(sub) || sub === '..' || sub.startsWith(`..${path.sep}`)) {
+      throw new UsageError(
+        `invalid --context-sub-path "${flags.contextSubPath}"`,
+        'give a relative directory inside --context',
+      );
+    }
+    options.context = path.join(flags.context, sub);
+  }
+  return options;
+}
+
+/** Picks the progress renderer for `auto`: json logs, a live view on a terminal, else plain lines. */
+export function resolveProgressMode(
+  mode: ProgressMode,
+  logFormat: LogFormat,
+  stream: { isTTY?: boolean },
+  env: NodeJS.ProcessEnv,
+): Exclude<ProgressMode, 'auto'> {
+  if (mode !== 'auto') return mode;
+  if (logFormat === 'json') return 'json';
+  return stream.isTTY === true && env.TERM !== 'dumb' ? 'tty' : 'plain';
+}
