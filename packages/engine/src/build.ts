@@ -6,6 +6,7 @@ import { hostPlatform, normalizePlatform, parsePlatform } from '@kiln/oci-spec';
 import type { Platform } from '@kiln/oci-spec';
 import { RegistryClient } from '@kiln/registry-client';
 import { applyLayers, pullBaseImage } from './base/base-image.js';
+import { LayerCache, openBaseImageCache } from './cache/layer-cache.js';
 import { DirectoryContext } from './context/build-context.js';
 import { readDockerfile, parseDockerfileText } from './dockerfile-input.js';
 import { EngineError, cancelledError } from './errors.js';
@@ -48,19 +49,29 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     onEvent: (event) => emit({ type: 'registry', event }),
   });
 
+  const baseImageCache = openBaseImageCache(options.cache?.dir, emit);
+  let layerCache: LayerCache | undefined;
   // Stage runs hold snapshot mounts; they are released before the work dir goes, also on failure.
   const stageRuns: StageRun[] = [];
   try {
+    layerCache = LayerCache.open(options.cache, {
+      client,
+      destinations: options.destinations ?? [],
+      spoolDir: path.join(work.scratch, 'cache-spool'),
+      emit,
+    });
     const store = new BlobStore(path.join(work.root, 'blobs'));
     const imageRootfs = new Map<string, Promise<string>>();
     const pullImageRootfs = (image: string): Promise<string> => {
       let rootfs = imageRootfs.get(image);
       if (rootfs === undefined) {
         const dir = path.join(work.scratch, 'images', String(imageRootfs.size));
-        rootfs = pullBaseImage(client, image, platform, store, emit).then(async (pulled) => {
-          await applyLayers(store, pulled.layers, pulled.config.rootfs.diff_ids, dir);
-          return dir;
-        });
+        rootfs = pullBaseImage(client, image, platform, store, emit, baseImageCache).then(
+          async (pulled) => {
+            await applyLayers(store, pulled.layers, pulled.config.rootfs.diff_ids, dir);
+            return dir;
+          },
+        );
         imageRootfs.set(image, rootfs);
       }
       return rootfs;
@@ -82,7 +93,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ),
       signal: options.signal,
       ignorePaths: options.ignorePaths ?? [],
-      cacheMountDir: path.join(work.root, 'cache-mounts'),
+      cacheMountDir: options.cache?.dir
+        ? path.join(path.resolve(options.cache.dir), 'run-mounts')
+        : path.join(work.root, 'cache-mounts'),
+      layerCache,
+      baseImageCache,
       secrets: options.secrets ?? {},
       stageNames: new Map(
         parsed.stages.flatMap((s) =>
@@ -151,6 +166,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       layers: image.manifest.layers.length,
     });
 
+    if (layerCache) {
+      // Background cache uploads finish first, so the push can mount new layers from the cache repository.
+      await layerCache.flush();
+      const mountSources = layerCache.mountSources();
+      for (const layer of image.manifest.layers)
+        if (!services.layerSources.has(layer.digest) && mountSources.length > 0)
+          services.layerSources.set(layer.digest, mountSources);
+    }
     const outputs = await writeOutputs(
       image,
       services.store,
@@ -168,8 +191,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       config: image.config,
       configDigest: image.configDescriptor.digest,
       outputs,
+      ...(layerCache ? { cache: layerCache.summary() } : {}),
     };
   } finally {
+    await layerCache?.close().catch(() => undefined);
     await Promise.allSettled(stageRuns.map((run) => run.snapshotter.release()));
     await client.close();
     await work.cleanup();
@@ -201,6 +226,7 @@ async function buildStage(
   const stagePlatform = stage.from.platform ? parsePlatformOption(stage.from.platform) : platform;
 
   let image: ImageBuilder;
+  let cacheParent = 'scratch';
   if (stage.from.stageRef !== undefined) {
     const parent = services.stages.get(stage.from.stageRef);
     if (!parent)
@@ -209,6 +235,7 @@ async function buildStage(
         `Stage ${stage.from.image} was not built before stage ${stage.index}`,
         { hint: 'This is a bug in the build order; please report it.' },
       );
+    if (services.layerCache) cacheParent = services.layerCache.chainKey(parent);
     const parentImage = parent.image.assemble();
     await applyLayers(
       services.store,
@@ -230,7 +257,9 @@ async function buildStage(
       stagePlatform,
       services.store,
       services.emit,
+      services.baseImageCache,
     );
+    cacheParent = base.digest;
     emit(services, {
       type: 'base-resolved',
       stage: stage.index,
@@ -265,6 +294,7 @@ async function buildStage(
       }),
   });
   stageRuns.push(run);
+  services.layerCache?.startStage(run, cacheParent, stagePlatform);
   await runStageInstructions(stage, run, services, parsed.escapeToken);
   return run;
 }

@@ -1,4 +1,6 @@
+import type { CacheMissExplanation } from '@kiln/cache';
 import type { RegistryEvent } from '@kiln/registry-client';
+import type { PluginBuildEvent } from './plugins/plugin-events.js';
 
 /** Progress events of a build, in the order they happen; the engine never prints, a caller renders these. */
 export type BuildEvent =
@@ -21,8 +23,10 @@ export type BuildEvent =
       type: 'step-done';
       stage: number;
       step: number;
-      /** No layer cache exists yet, so every step runs. */
-      cache: 'none';
+      /** `none`: the step has no cache lookup (no layer cache, a metadata instruction, or an uncached kind). */
+      cache: 'hit' | 'miss' | 'none';
+      /** For a miss: the nearest stored entry for the step and the inputs that differ. */
+      explanation?: CacheMissExplanation;
       durationMs: number;
       layer: { digest: string; size: number } | undefined;
     }
@@ -39,6 +43,7 @@ export type BuildEvent =
   | { type: 'push-start'; destination: string }
   | { type: 'push-done'; destination: string; digest: string }
   | { type: 'output-written'; kind: 'oci-layout' | 'tar' | 'digest-file'; path: string }
-  | { type: 'build-done'; digest: string; durationMs: number };
+  | { type: 'build-done'; digest: string; durationMs: number }
+  | PluginBuildEvent;
 
 export type BuildEventType = BuildEvent['type'];

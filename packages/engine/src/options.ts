@@ -1,5 +1,7 @@
 import type { ImageConfig, ImageManifest, Platform } from '@kiln/oci-spec';
+import type { KilnPlugin } from '@kiln/plugin-api';
 import type { RegistryClientOptions } from '@kiln/registry-client';
+import type { BuildCacheSummary, LayerCacheOptions } from './cache/layer-cache.js';
 import type { BuildEvent } from './events.js';
 import type { SecretSource } from './run/run-mounts.js';
 
@@ -61,13 +63,23 @@ export interface BuildOptions {
   reproducible?: boolean;
   /** Directory for the base-layer cache and stage root filesystems; default `KILN_DIR`, else a temp dir. */
   workDir?: string;
+  /** Layer cache (`--cache`, `--cache-repo`) and cache directory (`--cache-dir`) settings. */
+  cache?: LayerCacheOptions;
+  /** Plugins to load, in order: npm package names or .js/.mjs paths (see `pluginBaseDir`), or plugin objects. */
+  plugins?: Array<string | KilnPlugin>;
+  /** Directory that plugin names and relative paths are resolved from; default the working directory. */
+  pluginBaseDir?: string;
+  /** Outputs that plugins serve (`--output type=NAME,key=value`), written after the built-in ones. */
+  outputs?: Array<{ type: string; options: Record<string, string> }>;
   onEvent?: (event: BuildEvent) => void;
   /** Cancels the build: between steps, or by killing a running RUN; the build then rejects with BUILD_CANCELLED. */
   signal?: AbortSignal;
 }
 
 export interface OutputResult {
-  kind: 'push' | 'oci-layout' | 'tar' | 'digest-file';
+  kind: 'push' | 'oci-layout' | 'tar' | 'digest-file' | 'plugin';
+  /** Output type of a plugin output (`kind: 'plugin'`). */
+  type?: string;
   /** Destination reference or file path. */
   target: string;
   digest: string;
@@ -82,4 +94,6 @@ export interface BuildResult {
   config: ImageConfig;
   configDigest: string;
   outputs: OutputResult[];
+  /** What the layer cache did for each file-system step; present when the build used one. */
+  cache?: BuildCacheSummary;
 }

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { applyLayer } from '@kiln/layer-writer';
 import type { Descriptor, ImageConfig, ImageReference, Platform } from '@kiln/oci-spec';
+import type { BaseImageCache } from '@kiln/cache';
 import type { RegistryClient } from '@kiln/registry-client';
 import { EngineError } from '../errors.js';
 import type { BuildEvent } from '../events.js';
@@ -25,21 +26,15 @@ export async function pullBaseImage(
   platform: Platform,
   store: BlobStore,
   emit: (event: BuildEvent) => void,
+  baseCache?: BaseImageCache,
 ): Promise<PulledBaseImage> {
+  if (baseCache !== undefined)
+    return pullThroughCache(baseCache, client, image, platform, store, emit);
   let resolved;
   try {
     resolved = await client.resolveImage(image, platform);
   } catch (error) {
-    throw new EngineError(
-      'BASE_IMAGE_FAILED',
-      `Resolving base image ${image} failed: ${(error as Error).message}`,
-      {
-        hint:
-          (error as { hint?: string }).hint ??
-          'Check the image name, the registry options and the network.',
-        cause: error,
-      },
-    );
+    throw baseImageFailed(image, error);
   }
 
   for (const layer of resolved.manifest.layers) {
@@ -57,6 +52,54 @@ export async function pullBaseImage(
     config: resolved.config,
     layers: resolved.manifest.layers,
   };
+}
+
+/**
+ * Resolves `image` through the base-image cache of the cache directory, which fetches only what it
+ * lacks, and links its layer files into the blob store instead of copying them.
+ */
+async function pullThroughCache(
+  baseCache: BaseImageCache,
+  client: RegistryClient,
+  image: string,
+  platform: Platform,
+  store: BlobStore,
+  emit: (event: BuildEvent) => void,
+): Promise<PulledBaseImage> {
+  let pulled;
+  try {
+    pulled = await baseCache.pull(client, image, platform);
+  } catch (error) {
+    throw baseImageFailed(image, error);
+  }
+  for (const layer of pulled.layers) {
+    store.link(layer.descriptor.digest, layer.path);
+    emit({
+      type: 'blob-download',
+      digest: layer.descriptor.digest,
+      size: layer.descriptor.size,
+      cached: pulled.downloaded === 0,
+    });
+  }
+  return {
+    reference: pulled.reference,
+    digest: pulled.manifestDescriptor.digest,
+    config: pulled.config,
+    layers: pulled.manifest.layers,
+  };
+}
+
+function baseImageFailed(image: string, error: unknown): EngineError {
+  return new EngineError(
+    'BASE_IMAGE_FAILED',
+    `Resolving base image ${image} failed: ${(error as Error).message}`,
+    {
+      hint:
+        (error as { hint?: string }).hint ??
+        'Check the image name, the registry options and the network.',
+      cause: error,
+    },
+  );
 }
 
 /** Applies layers from the blob store to `rootfs` in order, checking each one's diffID against the config. */

@@ -5,6 +5,7 @@ import type { ArgInstruction, Instruction, Stage } from '@kiln/dockerfile-parser
 import { createSnapshotter } from '@kiln/fs-snapshot';
 import { writeLayer } from '@kiln/layer-writer';
 import type { ChangeSet } from '@kiln/layer-writer';
+import { runCachedStep } from '../cache/cached-step.js';
 import { executeCopy } from '../copy/copy-instruction.js';
 import { EngineError, cancelledError } from '../errors.js';
 import type { ImageBuilder } from '../image/image-builder.js';
@@ -98,11 +99,13 @@ export async function runStageInstructions(
       { escapeToken },
     );
     const layer = await runInstruction(run, instruction, services, step);
+    const cached = services.layerCache?.takeOutcome(run);
     services.emit({
       type: 'step-done',
       stage: stage.index,
       step,
-      cache: 'none',
+      cache: cached === undefined || cached.status === 'uncached' ? 'none' : cached.status,
+      ...(cached?.explanation ? { explanation: cached.explanation } : {}),
       durationMs: Date.now() - started,
       layer,
     });
@@ -123,28 +126,34 @@ async function runInstruction(
       );
       return undefined;
     case 'copy':
-    case 'add':
-      return commitChanges(
-        run,
-        await executeCopy(run, instruction, services),
-        `${instruction.kind.toUpperCase()} ${[...instruction.sources, instruction.destination].join(' ')}`,
-        services,
-      );
+    case 'add': {
+      const createdBy = `${instruction.kind.toUpperCase()} ${[...instruction.sources, instruction.destination].join(' ')}`;
+      return runCachedStep(run, instruction, services, step, {
+        createdBy: () => createdBy,
+        execute: async () =>
+          commitChanges(run, await executeCopy(run, instruction, services), createdBy, services),
+      });
+    }
     case 'workdir':
-      return commitChanges(
-        run,
-        await executeWorkdir(run, instruction),
-        `WORKDIR ${run.meta.config.WorkingDir}`,
-        services,
-      );
+      return runCachedStep(run, instruction, services, step, {
+        createdBy: () => `WORKDIR ${run.meta.config.WorkingDir}`,
+        execute: async () => {
+          const changes = await executeWorkdir(run, instruction);
+          return commitChanges(run, changes, `WORKDIR ${run.meta.config.WorkingDir}`, services);
+        },
+      });
     case 'run': {
-      const changes = await executeRun(run, instruction, services, step);
-      return commitChanges(
-        run,
-        changes,
-        `RUN ${runCommandText(instruction, run.meta.shell)}`,
-        services,
-      );
+      const createdBy = `RUN ${runCommandText(instruction, run.meta.shell)}`;
+      return runCachedStep(run, instruction, services, step, {
+        createdBy: () => createdBy,
+        execute: async () =>
+          commitChanges(
+            run,
+            await executeRun(run, instruction, services, step),
+            createdBy,
+            services,
+          ),
+      });
     }
     case 'from':
       throw new EngineError('UNSUPPORTED_INSTRUCTION', 'FROM inside a stage is not expected here', {

@@ -1,4 +1,6 @@
 import type { Snapshotter } from '@kiln/fs-snapshot';
+import type { BaseImageCache } from '@kiln/cache';
+import type { LayerCache } from '../cache/layer-cache.js';
 import type { DirectoryContext } from '../context/build-context.js';
 import type { BuildEvent } from '../events.js';
 import type { BlobStore } from '../image/blob-store.js';
@@ -52,6 +54,10 @@ export interface BuildServices {
   secrets: Readonly<Record<string, SecretSource>>;
   /** Paths inside each root filesystem that RUN snapshots leave out. */
   ignorePaths: string[];
+  /** The layer cache, when the build uses one (`cache.enabled`). */
+  layerCache: LayerCache | undefined;
+  /** Base images kept by digest in the cache directory, when one is set. */
+  baseImageCache: BaseImageCache | undefined;
   /** Cancels the build between steps and kills a running RUN. */
   signal: AbortSignal | undefined;
 }

@@ -1,0 +1,207 @@
+import { readFile, rm, writeFile, mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { makeTempDir, pushBusybox, removeTempDir, startRegistry } from '@kiln/testkit';
+import type { TestRegistry } from '@kiln/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../build.js';
+import type { BuildEvent } from '../events.js';
+import type { BuildOptions, BuildResult } from '../options.js';
+import type { LayerCacheOptions } from './layer-cache.js';
+
+let registry: TestRegistry;
+let tmp: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  await pushBusybox(registry);
+  tmp = await makeTempDir('kiln-cache-e2e-');
+});
+
+afterAll(async () => {
+  await registry?.stop();
+  if (tmp) await removeTempDir(tmp);
+});
+
+const DOCKERFILE = `FROM busybox AS builder
+ARG VERSION=1
+ARG UNUSED=x
+COPY app.txt /src/app.txt
+RUN cat /src/app.txt > /src/out.txt && echo "v$VERSION" >> /src/out.txt
+COPY other.txt /src/other.txt
+RUN echo built > /src/done.txt
+
+FROM busybox
+WORKDIR /app
+COPY --from=builder /src/out.txt ./out.txt
+RUN echo final > /app/final.txt
+`;
+
+async function writeContext(name: string): Promise<string> {
+  const context = path.join(tmp, name);
+  await mkdir(context, { recursive: true });
+  await writeFile(path.join(context, 'Dockerfile'), DOCKERFILE);
+  await writeFile(path.join(context, 'app.txt'), 'app one\n');
+  await writeFile(path.join(context, 'other.txt'), 'other one\n');
+  return context;
+}
+
+interface Built {
+  result: BuildResult;
+  events: BuildEvent[];
+  /** Cache status of each step that has a lookup, as "stage:step=status". */
+  statuses: string[];
+}
+
+async function kilnBuild(
+  context: string,
+  cache: LayerCacheOptions,
+  extra: Partial<BuildOptions> = {},
+): Promise<Built> {
+  const events: BuildEvent[] = [];
+  const result = await build({
+    context,
+    noPush: true,
+    insecureRegistries: [registry.host],
+    registryMap: { 'docker.io': [registry.host] },
+    reproducible: true,
+    workDir: path.join(tmp, 'work'),
+    cache,
+    onEvent: (event) => events.push(event),
+    ...extra,
+  });
+  const statuses = (result.cache?.steps ?? [])
+    .slice()
+    .sort((a, b) => a.stage - b.stage || a.step - b.step)
+    .map((step) => `${step.stage}:${step.step}=${step.status}`);
+  return { result, events, statuses };
+}
+
+describe('layer cache in a local directory', () => {
+  let context: string;
+  let cacheDir: string;
+  let first: Built;
+
+  beforeAll(async () => {
+    context = await writeContext('local');
+    cacheDir = path.join(tmp, 'cache-local');
+    first = await kilnBuild(context, { enabled: true, dir: cacheDir });
+  });
+
+  it('first build misses every step', () => {
+    expect(first.statuses.every((status) => status.endsWith('=miss'))).toBe(true);
+    expect(first.statuses).toHaveLength(7);
+  });
+
+  it('no-change rebuild hits every step with the same digest', async () => {
+    const second = await kilnBuild(context, { enabled: true, dir: cacheDir });
+    expect(second.statuses.every((status) => status.endsWith('=hit'))).toBe(true);
+    expect(second.result.digest).toBe(first.result.digest);
+    const runs = second.events.filter((event) => event.type === 'step-output');
+    expect(runs).toHaveLength(0);
+  });
+
+  it('changed context file rebuilds only the steps from its COPY', async () => {
+    const changed = await writeContext('local-changed');
+    await writeFile(path.join(changed, 'other.txt'), 'other two\n');
+    const rebuilt = await kilnBuild(changed, { enabled: true, dir: cacheDir });
+    expect(rebuilt.statuses).toEqual([
+      '0:3=hit',
+      '0:4=hit',
+      '0:5=miss',
+      '0:6=miss',
+      '1:1=hit',
+      '1:2=miss',
+      '1:3=miss',
+    ]);
+    const copyMiss = rebuilt.result.cache?.steps.find((s) => s.stage === 0 && s.step === 5);
+    expect(copyMiss?.explanation?.kind).toBe('nearest');
+    const fields =
+      copyMiss?.explanation?.kind === 'nearest'
+        ? copyMiss.explanation.differences.map((d) => d.field)
+        : [];
+    expect(fields).toContain('sources.other.txt');
+  });
+
+  it('build arg used by a RUN misses there and names the arg', async () => {
+    const rebuilt = await kilnBuild(
+      context,
+      { enabled: true, dir: cacheDir },
+      {
+        buildArgs: { VERSION: '2' },
+      },
+    );
+    expect(rebuilt.statuses.slice(0, 2)).toEqual(['0:3=hit', '0:4=miss']);
+    const runMiss = rebuilt.result.cache?.steps.find((s) => s.stage === 0 && s.step === 4);
+    const fields =
+      runMiss?.explanation?.kind === 'nearest'
+        ? runMiss.explanation.differences.map((d) => d.field)
+        : [];
+    expect(fields).toContain('args.VERSION');
+    // The final stage copies a file that changed, so its COPY --from misses.
+    expect(rebuilt.statuses).toContain('1:2=miss');
+  });
+
+  it('build arg no step uses keeps every hit', async () => {
+    const rebuilt = await kilnBuild(
+      context,
+      { enabled: true, dir: cacheDir },
+      {
+        buildArgs: { UNUSED: 'y', NOT_DECLARED: 'z' },
+      },
+    );
+    // UNUSED is declared, so RUN sees it in its environment and misses; the key must say so.
+    const runStep = rebuilt.result.cache?.steps.find((s) => s.stage === 0 && s.step === 4);
+    expect(runStep?.status).toBe('miss');
+    const undeclared = await kilnBuild(
+      context,
+      { enabled: true, dir: cacheDir },
+      {
+        buildArgs: { NOT_DECLARED: 'z' },
+      },
+    );
+    expect(undeclared.statuses.every((status) => status.endsWith('=hit'))).toBe(true);
+    expect(undeclared.result.digest).toBe(first.result.digest);
+  });
+
+  it('corrupt entry is a miss and the build succeeds', async () => {
+    const blobs = path.join(cacheDir, 'layers', 'blobs', 'sha256');
+    for (const name of await readdir(blobs)) {
+      const file = path.join(blobs, name);
+      if ((await stat(file)).size > 100) await writeFile(file, 'damaged');
+    }
+    const rebuilt = await kilnBuild(context, { enabled: true, dir: cacheDir });
+    expect(rebuilt.statuses).toContain('0:3=miss');
+    expect(rebuilt.result.digest).toBe(first.result.digest);
+    const warnings = rebuilt.events.filter(
+      (event) => event.type === 'warning' && event.message.includes('damaged'),
+    );
+    expect(warnings.length).toBeGreaterThan(0);
+  });
+});
+
+describe('layer cache in a registry repository', () => {
+  it('second build from an empty local state hits', async () => {
+    const context = await writeContext('registry');
+    const cache = { enabled: true, repo: `${registry.host}/kiln-cache` };
+    const first = await kilnBuild(context, cache, { workDir: path.join(tmp, 'work-r1') });
+    expect(first.statuses.every((status) => status.endsWith('=miss'))).toBe(true);
+    expect(first.result.cache?.failedWrites).toEqual([]);
+
+    const second = await kilnBuild(context, cache, { workDir: path.join(tmp, 'work-r2') });
+    expect(second.statuses.every((status) => status.endsWith('=hit'))).toBe(true);
+    expect(second.result.digest).toBe(first.result.digest);
+  });
+});
+
+describe('base-image cache', () => {
+  it('second build with the cache dir requests no base blob', async () => {
+    const context = await writeContext('base');
+    const cacheDir = path.join(tmp, 'cache-base');
+    await kilnBuild(context, { dir: cacheDir }, { workDir: path.join(tmp, 'work-b1') });
+    const logBefore = (await readFile(registry.logPath, 'utf8')).length;
+    await rm(path.join(tmp, 'work-b2'), { recursive: true, force: true });
+    await kilnBuild(context, { dir: cacheDir }, { workDir: path.join(tmp, 'work-b2') });
+    const requests = (await readFile(registry.logPath, 'utf8')).slice(logBefore);
+    expect(requests).not.toMatch(/GET \/v2\/library\/busybox\/blobs\//);
+  });
+});
