@@ -7,6 +7,8 @@ import {
   parseRegistryMap,
   parseSecrets,
 } from './flag-values.js';
+import { addCacheFlags, toCacheOptions } from './cache-flags.js';
+import type { CacheFlags } from './cache-flags.js';
 import { addModeFlags, toModeOptions } from './mode-flags.js';
 import type { ModeFlags } from './mode-flags.js';
 import { addRegistryFlags, toRegistryOptions } from './registry-flags.js';
@@ -16,7 +18,7 @@ import type { Verbosity } from './render-events.js';
 import { UsageError } from './usage-error.js';
 
 /** The parsed values of `kiln build`'s flags, as commander returns them. */
-export interface BuildFlags extends RegistryFlags, ModeFlags {
+export interface BuildFlags extends RegistryFlags, ModeFlags, CacheFlags {
   context: string;
   dockerfile?: string;
   destination: string[];
@@ -128,6 +130,7 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
     .option('--label <key=value>', 'label to set on the image; repeatable', collect, []);
   addRegistryFlags(command);
   addModeFlags(command);
+  addCacheFlags(command);
   return command.action(async (flags: BuildFlags) => action(flags));
 }
 
@@ -143,6 +146,7 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
     );
   }
   const mode = toModeOptions(flags);
+  const cache = toCacheOptions(flags);
   // The engine checks the names; this only rejects what cannot be a platform at all.
   if (typeof mode.platform === 'string' && !PLATFORM_SHAPE.test(mode.platform)) {
     throw new UsageError(
@@ -188,6 +192,7 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
     ...(mode.platform === undefined ? {} : { platform: mode.platform }),
     registry: toRegistryOptions(flags, env, flags.skipTlsVerify),
     reproducible: flags.reproducible,
+    ...(cache === undefined ? {} : { cache }),
     ...(env.KILN_DIR ? { workDir: env.KILN_DIR } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import type { BuildOptions, BuildResult } from '@kiln/engine';
 import { defineBuildCommand } from './build-command.js';
+import { defineCacheCommands } from './cache-commands.js';
 import { defineCheckCommand, defineParseCommand } from './dockerfile-commands.js';
 import { normalizeBooleanFlags } from './flag-values.js';
 import { ExitCode, runBuild } from './run-build.js';
@@ -39,6 +40,7 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
   for (const command of [
     defineParseCommand(io, setExitCode),
     defineCheckCommand(io, setExitCode),
+    ...defineCacheCommands(io, setExitCode),
   ]) {
     command.copyInheritedSettings(program);
     program.addCommand(command);

@@ -5,6 +5,7 @@ import { failingStepSnippet, formatBuildError } from './failure-report.js';
 import { buildMetadata, writeMetadataFile } from './metadata-file.js';
 import { resolveProgressMode } from './mode-flags.js';
 import type { CliIo } from './program.js';
+import { formatCacheExplanation } from './cache-flags.js';
 import { BuildRecord } from './progress/build-record.js';
 import { JsonProgress } from './progress/json.js';
 import { PlainProgress } from './progress/plain.js';
@@ -46,6 +47,8 @@ export async function runBuild(flags: BuildFlags, io: CliIo): Promise<number> {
   options.onEvent = (event) => {
     record.record(event);
     renderer.event(event);
+    const explanation = flags.explainCache ? formatCacheExplanation(event) : undefined;
+    if (explanation !== undefined) io.stderr.write(`${explanation}\n`);
   };
 
   try {

@@ -7,6 +7,8 @@ import type { ProgressRenderer } from './renderer.js';
 import { formatSummary } from './summary.js';
 import { TtyProgress } from './tty.js';
 
+const ESC = String.fromCharCode(27);
+
 /** A terminal stand-in that keeps every write, so tests see each redraw. */
 class FakeTerminal {
   readonly isTTY = true;
@@ -43,7 +45,7 @@ function replay(
 function screen(text: string): string[] {
   const lines: string[] = [''];
   let row = 0;
-  const pattern = /\x1b\[(\d+)F\x1b\[J|\n|[^\x1b\n]+/g;
+  const pattern = new RegExp(`${ESC}\\[(\\d+)F${ESC}\\[J|\\n|[^${ESC}\\n]+`, 'g');
   for (const match of text.matchAll(pattern)) {
     const token = match[0];
     if (token === '\n') {
@@ -108,7 +110,9 @@ describe('TtyProgress', () => {
       600,
     ).renderer.finish();
     for (const write of terminal.writes) {
-      for (const line of write.replace(/\x1b\[\d+F\x1b\[J/g, '').split('\n')) {
+      for (const line of write
+        .replace(new RegExp(`${ESC}\\[\\d+F${ESC}\\[J`, 'g'), '')
+        .split('\n')) {
         if (line.startsWith('   pulling')) expect(line.length).toBeLessThanOrEqual(60);
       }
     }
