@@ -8,13 +8,15 @@ import { RegistryClient } from '@kiln/registry-client';
 import { applyLayers, pullBaseImage } from './base/base-image.js';
 import { LayerCache, openBaseImageCache } from './cache/layer-cache.js';
 import { DirectoryContext } from './context/build-context.js';
-import { readDockerfile, parseDockerfileText } from './dockerfile-input.js';
+import { readDockerfile } from './dockerfile-input.js';
 import { EngineError, cancelledError } from './errors.js';
 import type { BuildEvent } from './events.js';
 import { BlobStore } from './image/blob-store.js';
 import { ImageBuilder } from './image/image-builder.js';
 import type { BuildOptions, BuildResult } from './options.js';
 import { writeOutputs } from './output/write-outputs.js';
+import { openBuildPlugins, parseBuildDockerfile, pluginRuntime } from './plugins/build-plugins.js';
+import { writePluginOutputs } from './plugins/output-targets.js';
 import { createStageRun, runStageInstructions } from './stage/build-stage.js';
 import { runStageGraph } from './stage/stage-graph.js';
 import { openWorkDir } from './work-dir.js';
@@ -36,7 +38,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const platform = targetPlatform(options.platform);
   const dockerfile = await readDockerfile(options);
   const context = await DirectoryContext.open(options.context, { dockerfile: dockerfile.file });
-  const parsed = parseDockerfileText(options, dockerfile, platform);
+  const plugins = await openBuildPlugins(options, context, emit);
+  const parsed = await parseBuildDockerfile(plugins, options, dockerfile, platform);
 
   const work = await openWorkDir(options.workDir ?? process.env.KILN_DIR);
   const client = new RegistryClient({
@@ -99,6 +102,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       layerCache,
       baseImageCache,
       secrets: options.secrets ?? {},
+      plugins: pluginRuntime(plugins, parsed, platform, work.scratch),
       stageNames: new Map(
         parsed.stages.flatMap((s) =>
           s.name === undefined ? [] : [[s.name, s.index] as [string, number]],
@@ -181,6 +185,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       options,
       emit,
       services.layerSources,
+    );
+    outputs.push(
+      ...(await writePluginOutputs(plugins.outputs, image, services.store, { ...plugins, emit })),
     );
     emit({ type: 'build-done', digest: image.digest, durationMs: Date.now() - started });
     return {

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DockerfileParseError, parseDockerfile } from '@kiln/dockerfile-parser';
-import type { ParsedDockerfile } from '@kiln/dockerfile-parser';
+import type { ParseOptions, ParsedDockerfile } from '@kiln/dockerfile-parser';
 import type { Platform } from '@kiln/oci-spec';
 import { EngineError } from './errors.js';
 import type { BuildOptions } from './options.js';
@@ -48,19 +48,28 @@ export function parseDockerfileText(
   platform: Platform,
 ): ParsedDockerfile {
   try {
-    return parseDockerfile(dockerfile.text, {
-      buildArgs: options.buildArgs ?? {},
-      ...(options.target === undefined ? {} : { target: options.target }),
-      platform: {
-        os: platform.os,
-        architecture: platform.architecture,
-        ...(platform.variant ? { variant: platform.variant } : {}),
-      },
-      fileName: path.basename(dockerfile.file),
-    });
+    return parseDockerfile(dockerfile.text, dockerfileParseOptions(options, dockerfile, platform));
   } catch (error) {
     if (error instanceof DockerfileParseError && error.snippet)
       error.message = `${error.message}\n${error.snippet}`;
     throw error;
   }
+}
+
+/** Parser options of a build: build args, target, platform and the Dockerfile's base name. */
+export function dockerfileParseOptions(
+  options: BuildOptions,
+  dockerfile: { file: string },
+  platform: Platform,
+): ParseOptions & { fileName: string } {
+  return {
+    buildArgs: options.buildArgs ?? {},
+    ...(options.target === undefined ? {} : { target: options.target }),
+    platform: {
+      os: platform.os,
+      architecture: platform.architecture,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+    },
+    fileName: path.basename(dockerfile.file),
+  };
 }

@@ -7,6 +7,8 @@ import { writeLayer } from '@kiln/layer-writer';
 import type { ChangeSet } from '@kiln/layer-writer';
 import { runCachedStep } from '../cache/cached-step.js';
 import { executeCopy } from '../copy/copy-instruction.js';
+import { buildHandlerFor } from '../plugins/plugin-runtime.js';
+import { runPluginStep } from '../plugins/plugin-step.js';
 import { EngineError, cancelledError } from '../errors.js';
 import type { ImageBuilder } from '../image/image-builder.js';
 import { executeRun, runCommandText } from '../run/run-instruction.js';
@@ -98,7 +100,16 @@ export async function runStageInstructions(
       expansionEnvironment(run.meta.config.Env ?? [], run.args),
       { escapeToken },
     );
-    const layer = await runInstruction(run, instruction, services, step);
+    const pluginHandler = buildHandlerFor(services.plugins, instruction);
+    const layer =
+      pluginHandler && services.plugins
+        ? await runPluginStep(pluginHandler, instruction, run, services, services.plugins, {
+            stageIndex: stage.index,
+            ...(stage.name === undefined ? {} : { stageName: stage.name }),
+            step,
+            steps,
+          })
+        : await runInstruction(run, instruction, services, step);
     const cached = services.layerCache?.takeOutcome(run);
     services.emit({
       type: 'step-done',

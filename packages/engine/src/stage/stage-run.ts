@@ -3,6 +3,7 @@ import type { BaseImageCache } from '@kiln/cache';
 import type { LayerCache } from '../cache/layer-cache.js';
 import type { DirectoryContext } from '../context/build-context.js';
 import type { BuildEvent } from '../events.js';
+import type { PluginRuntime } from '../plugins/plugin-runtime.js';
 import type { BlobStore } from '../image/blob-store.js';
 import type { ImageBuilder } from '../image/image-builder.js';
 import type { SecretSource } from '../run/run-mounts.js';
@@ -58,6 +59,8 @@ export interface BuildServices {
   layerCache: LayerCache | undefined;
   /** Base images kept by digest in the cache directory, when one is set. */
   baseImageCache: BaseImageCache | undefined;
+  /** Build handlers of plugins and what they need; undefined when no plugin is loaded. */
+  plugins?: PluginRuntime;
   /** Cancels the build between steps and kills a running RUN. */
   signal: AbortSignal | undefined;
 }

@@ -1,0 +1,52 @@
+import type { LogFields, PluginLogger } from '@kiln/plugin-api';
+import type { BuildEvent } from '../events.js';
+
+const REDACTED = '***';
+
+/**
+ * Creates the logger a plugin receives: each line becomes a `plugin-log` event with every known
+ * secret value replaced by `***`. Debug lines are dropped unless `debug` is set.
+ */
+export function createPluginLogger(
+  plugin: string,
+  emit: (event: BuildEvent) => void,
+  secrets: readonly string[],
+  debug = false,
+): PluginLogger {
+  const redact = (text: string): string =>
+    secrets.reduce((result, secret) => result.split(secret).join(REDACTED), text);
+  const log =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, fields?: LogFields): void => {
+      if (level === 'debug' && !debug) return;
+      emit({
+        type: 'plugin-log',
+        plugin,
+        level,
+        message: redact(message),
+        fields: fields === undefined ? undefined : redactFields(fields, redact),
+      });
+    };
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+// Fields go through JSON so that secrets nested in objects are replaced too.
+function redactFields(fields: LogFields, redact: (text: string) => string): LogFields {
+  try {
+    return JSON.parse(redact(JSON.stringify(fields))) as LogFields;
+  } catch {
+    return { fields: REDACTED };
+  }
+}
+
+/** Returns the secret values the build knows: environment-variable secrets that are set. */
+export function knownSecretValues(
+  secrets: Readonly<Record<string, { src: string } | { env: string }>>,
+): string[] {
+  // NOTE: file secrets (`src`) are not read here, so their contents are not redacted.
+  return Object.values(secrets).flatMap((source) => {
+    if (!('env' in source)) return [];
+    const value = process.env[source.env];
+    return value === undefined || value === '' ? [] : [value];
+  });
+}
