@@ -4,6 +4,7 @@ import { makeTempDir, pushBusybox, removeTempDir, startRegistry } from '@kiln/te
 import type { TestRegistry } from '@kiln/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../build.js';
+import { warmBaseImages } from './warm.js';
 import type { BuildEvent } from '../events.js';
 import type { BuildOptions, BuildResult } from '../options.js';
 import type { LayerCacheOptions } from './layer-cache.js';
@@ -163,6 +164,25 @@ describe('layer cache in a local directory', () => {
     expect(undeclared.result.digest).toBe(first.result.digest);
   });
 
+  it('COPY --from a changed stage misses', async () => {
+    const rebuilt = await kilnBuild(
+      context,
+      { enabled: true, dir: cacheDir },
+      {
+        buildArgs: { VERSION: '3' },
+      },
+    );
+    const copyFrom = rebuilt.result.cache?.steps.find((s) => s.stage === 1 && s.step === 2);
+    expect(copyFrom?.status).toBe('miss');
+    const fields =
+      copyFrom?.explanation?.kind === 'nearest'
+        ? copyFrom.explanation.differences.map((d) => d.field)
+        : [];
+    expect(fields).toEqual(['sources.from:builder']);
+    const workdir = rebuilt.result.cache?.steps.find((s) => s.stage === 1 && s.step === 1);
+    expect(workdir?.status).toBe('hit');
+  });
+
   it('corrupt entry is a miss and the build succeeds', async () => {
     const blobs = path.join(cacheDir, 'layers', 'blobs', 'sha256');
     for (const name of await readdir(blobs)) {
@@ -203,5 +223,25 @@ describe('base-image cache', () => {
     await kilnBuild(context, { dir: cacheDir }, { workDir: path.join(tmp, 'work-b2') });
     const requests = (await readFile(registry.logPath, 'utf8')).slice(logBefore);
     expect(requests).not.toMatch(/GET \/v2\/library\/busybox\/blobs\//);
+  });
+});
+
+describe('warmBaseImages', () => {
+  it('warm then build requests no base blob', async () => {
+    const context = await writeContext('warm');
+    const cacheDir = path.join(tmp, 'cache-warm');
+    const warmed = await warmBaseImages({
+      cacheDir,
+      dockerfiles: [path.join(context, 'Dockerfile')],
+      registry: { insecure: [registry.host], registryMap: { 'docker.io': [registry.host] } },
+    });
+    expect(warmed.map((image) => image.reference)).toEqual(['busybox']);
+    expect(warmed[0]?.downloaded).toBeGreaterThan(0);
+
+    const logBefore = (await readFile(registry.logPath, 'utf8')).length;
+    await kilnBuild(context, { dir: cacheDir }, { workDir: path.join(tmp, 'work-w') });
+    const requests = (await readFile(registry.logPath, 'utf8')).slice(logBefore);
+    expect(requests).not.toMatch(/GET \/v2\/library\/busybox\/blobs\//);
+    expect(requests).not.toMatch(/\/v2\/library\/busybox\/manifests\//);
   });
 });
