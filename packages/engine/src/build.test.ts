@@ -142,7 +142,23 @@ describe('build config fields', () => {
   it('writes one empty-layer history entry per instruction', () => {
     expect(config.history).toHaveLength(13);
     expect(config.history?.every((entry) => entry.empty_layer === true)).toBe(true);
-    expect(config.history?.[0]?.created_by).toBe('ARG VERSION=1.0');
+    // BuildKit's wording: the resolved ARG value and Go's %q / %v formatting of the values.
+    expect(config.history?.map((entry) => entry.created_by)).toEqual([
+      'ARG VERSION=2.0',
+      'ENV APP_VERSION=2.0 PATH=/app/bin',
+      'ENV APP_VERSION=2.0-final',
+      'LABEL org.example.version=2.0-final team=core',
+      'USER 1000:1000',
+      'EXPOSE map[443/udp:{} 80/tcp:{} 8000/tcp:{} 8001/tcp:{}]',
+      'VOLUME [/data]',
+      'STOPSIGNAL SIGTERM',
+      'SHELL [/bin/bash -c]',
+      'HEALTHCHECK &{["CMD-SHELL" "curl -f http://localhost/"] "5s" "0s" "0s" "0s" \'\\x03\'}',
+      'CMD ["/bin/bash" "-c" "echo hello"]',
+      'ENTRYPOINT ["/app/bin/run"]',
+      'MAINTAINER someone@example.com',
+    ]);
+    expect(config.config?.ArgsEscaped).toBe(true);
     expect(config.history?.every((entry) => entry.created === '1970-01-01T00:00:00Z')).toBe(true);
     expect(config.rootfs.diff_ids).toEqual([]);
     expect(config.author).toBe('someone@example.com');
@@ -491,7 +507,7 @@ describe('build RUN', () => {
     expect(await read(1, 'one.txt')).toBe('one\ntwo\n');
     expect(await read(2, 'two.txt')).toBe('body /\n');
     expect(result.config.history?.at(-1)?.created_by).toBe(
-      'RUN /bin/sh -c cat <<EOT > /two.txt\nbody $HOME\nEOT',
+      'RUN /bin/sh -c cat <<EOT > /two.txt\nbody $HOME\nEOT # buildkit',
     );
   });
 

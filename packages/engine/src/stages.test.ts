@@ -164,3 +164,31 @@ describe('build snapshots', () => {
     expect(await mountsUnderTestDir()).toEqual([]);
   });
 });
+
+describe('build history', () => {
+  it('words file-system steps as BuildKit does', async () => {
+    const context = await busyboxContext(
+      [
+        'FROM scratch',
+        'COPY --chmod=0755 rootfs/ /',
+        'ARG A=1 B',
+        'ENV B=from-env',
+        'RUN ["/bin/echo", "exec form"]',
+        'RUN echo "$A"',
+        'WORKDIR /srv',
+        'ONBUILD RUN echo later',
+        '',
+      ].join('\n'),
+    );
+    const { result } = await buildIn(context, { buildArgs: { A: 'given' } });
+    expect(result.config.history?.map((entry) => entry.created_by)).toEqual([
+      'COPY --chmod=0755 rootfs/ / # buildkit',
+      'ARG A=given B',
+      'ENV B=from-env',
+      'RUN |2 A=given B=from-env /bin/echo exec form # buildkit',
+      'RUN |2 A=given B=from-env /bin/sh -c echo "$A" # buildkit',
+      'WORKDIR /srv',
+    ]);
+    expect(result.config.config?.OnBuild).toEqual(['RUN echo later']);
+  });
+});

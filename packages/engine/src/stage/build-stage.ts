@@ -11,8 +11,9 @@ import { buildHandlerFor } from '../plugins/plugin-runtime.js';
 import { runPluginStep } from '../plugins/plugin-step.js';
 import { EngineError, cancelledError } from '../errors.js';
 import type { ImageBuilder } from '../image/image-builder.js';
-import { executeRun, runCommandText } from '../run/run-instruction.js';
+import { executeRun } from '../run/run-instruction.js';
 import { expansionEnvironment } from './environment.js';
+import { argCreatedBy, copyCreatedBy, runCreatedBy } from './history.js';
 import { DEFAULT_SHELL, applyMetadataInstruction } from './metadata-instructions.js';
 import type { BuildServices, StageRun } from './stage-run.js';
 import { executeWorkdir } from './workdir-instruction.js';
@@ -133,12 +134,15 @@ async function runInstruction(
     case 'arg':
       declareArgs(run, instruction, services);
       run.image.addEmptyLayerHistory(
-        `ARG ${instruction.args.map((a) => (a.value === undefined ? a.name : `${a.name}=${a.value}`)).join(' ')}`,
+        argCreatedBy(
+          run,
+          instruction.args.map((arg) => arg.name),
+        ),
       );
       return undefined;
     case 'copy':
     case 'add': {
-      const createdBy = `${instruction.kind.toUpperCase()} ${[...instruction.sources, instruction.destination].join(' ')}`;
+      const createdBy = copyCreatedBy(instruction);
       return runCachedStep(run, instruction, services, step, {
         createdBy: () => createdBy,
         execute: async () =>
@@ -154,7 +158,7 @@ async function runInstruction(
         },
       });
     case 'run': {
-      const createdBy = `RUN ${runCommandText(instruction, run.meta.shell)}`;
+      const createdBy = runCreatedBy(run, instruction);
       return runCachedStep(run, instruction, services, step, {
         createdBy: () => createdBy,
         execute: async () =>
@@ -173,7 +177,7 @@ async function runInstruction(
     default: {
       const createdBy = applyMetadataInstruction(run.meta, instruction);
       if (run.meta.author !== undefined) run.image.author = run.meta.author;
-      run.image.addEmptyLayerHistory(createdBy ?? instruction.original);
+      if (createdBy !== null) run.image.addEmptyLayerHistory(createdBy ?? instruction.original);
       return undefined;
     }
   }

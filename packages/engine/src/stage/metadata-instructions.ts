@@ -1,6 +1,7 @@
 import type { ContainerConfig } from '@kiln/oci-spec';
 import type { CommandForm, Instruction } from '@kiln/dockerfile-parser';
 import { setEnv } from './environment.js';
+import { goDuration, goList, goQuoteRune, goQuotedList, goSet } from './go-format.js';
 
 /** Stage state that metadata instructions change besides the container config. */
 export interface MetadataState {
@@ -21,12 +22,14 @@ export function commandArgv(command: CommandForm, shell: readonly string[]): str
 
 /**
  * Applies one metadata-only instruction (already expanded) to the state, the way Docker sets the
- * config fields, and returns its history text. Instructions that touch files return undefined.
+ * config fields, and returns its history text in BuildKit's wording (Go `%q`/`%v` formatting).
+ * ONBUILD returns null: BuildKit adds no history entry for it. Instructions that touch files
+ * return undefined.
  */
 export function applyMetadataInstruction(
   state: MetadataState,
   instruction: Instruction,
-): string | undefined {
+): string | null | undefined {
   const config = state.config;
   switch (instruction.kind) {
     case 'env': {
@@ -41,13 +44,15 @@ export function applyMetadataInstruction(
       return `LABEL ${instruction.pairs.map((p) => `${p.key}=${p.value}`).join(' ')}`;
     case 'cmd':
       config.Cmd = commandArgv(instruction.command, state.shell);
+      // BuildKit marks every CMD's arguments as escaped, a flag Windows images read.
+      config.ArgsEscaped = true;
       state.cmdSetInStage = true;
-      return `CMD ${JSON.stringify(config.Cmd)}`;
+      return `CMD ${goQuotedList(config.Cmd)}`;
     case 'entrypoint':
       config.Entrypoint = commandArgv(instruction.command, state.shell);
       // An ENTRYPOINT resets a CMD inherited from the base image, but not one set in this stage.
       if (!state.cmdSetInStage) delete config.Cmd;
-      return `ENTRYPOINT ${JSON.stringify(config.Entrypoint)}`;
+      return `ENTRYPOINT ${goQuotedList(config.Entrypoint)}`;
     case 'user':
       config.User = instruction.user;
       return `USER ${instruction.user}`;
@@ -55,19 +60,19 @@ export function applyMetadataInstruction(
       config.ExposedPorts = { ...config.ExposedPorts };
       const ports = instruction.ports.flatMap(expandPortSpec);
       for (const port of ports) config.ExposedPorts[port] = {};
-      return `EXPOSE ${ports.join(' ')}`;
+      return `EXPOSE ${goSet(ports)}`;
     }
     case 'volume':
       config.Volumes = { ...config.Volumes };
       for (const volume of instruction.paths) config.Volumes[volume] = {};
-      return `VOLUME ${JSON.stringify(instruction.paths)}`;
+      return `VOLUME ${goList(instruction.paths)}`;
     case 'stopsignal':
       config.StopSignal = instruction.signal;
       return `STOPSIGNAL ${instruction.signal}`;
     case 'shell':
       config.Shell = [...instruction.shell];
       state.shell = [...instruction.shell];
-      return `SHELL ${JSON.stringify(instruction.shell)}`;
+      return `SHELL ${goList(instruction.shell)}`;
     case 'healthcheck': {
       const { test, interval, timeout, startPeriod, startInterval, retries } = instruction;
       config.Healthcheck = {
@@ -78,11 +83,14 @@ export function applyMetadataInstruction(
         ...(startInterval === undefined ? {} : { StartInterval: startInterval }),
         ...(retries === undefined ? {} : { Retries: retries }),
       };
-      return `HEALTHCHECK ${JSON.stringify(test)}`;
+      const durations = [interval, timeout, startPeriod, startInterval].map(
+        (ns) => `"${goDuration(ns ?? 0)}"`,
+      );
+      return `HEALTHCHECK &{${[goQuotedList(test), ...durations, goQuoteRune(retries ?? 0)].join(' ')}}`;
     }
     case 'onbuild':
       config.OnBuild = [...(config.OnBuild ?? []), instruction.expression];
-      return `ONBUILD ${instruction.expression}`;
+      return null;
     case 'maintainer':
       state.author = instruction.maintainer;
       return `MAINTAINER ${instruction.maintainer}`;
