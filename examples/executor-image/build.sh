@@ -1,0 +1,53 @@
+#!/bin/sh
+# Builds Kiln's executor image with Kiln itself and writes it to an OCI image layout.
+#   examples/executor-image/build.sh OUT_LAYOUT_DIR [more kiln build flags, e.g. --destination REF]
+# Needs: Node 20 on the host, the workspace's dependencies installed, ldd.
+set -eu
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:?usage: build.sh OUT_LAYOUT_DIR [kiln build flags]}
+shift
+
+ctx=$(mktemp -d "${TMPDIR:-/tmp}/kiln-executor-XXXXXX")
+trap 'rm -rf "$ctx"' EXIT
+root=$ctx/rootfs
+mkdir -p "$root/kiln/bin" "$root/usr/bin" "$root/usr/lib" "$root/usr/lib64" "$root/etc" \
+  "$root/tmp" "$root/workspace" "$root/root"
+chmod 1777 "$root/tmp"
+# The same merged-/usr layout as Debian, so library paths from ldd resolve inside the image.
+ln -s usr/bin "$root/bin"
+ln -s usr/lib "$root/lib"
+ln -s usr/lib64 "$root/lib64"
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\n' > "$root/etc/group"
+
+# One ESM file with every workspace package and dependency; native addons are copied beside
+# it. The banner gives bundled CommonJS modules (undici, commander, the xattr addon loader) the
+# `require`, `__filename` and `__dirname` that ESM output lacks.
+"$repo/apps/cli/node_modules/.bin/esbuild" "$repo/apps/cli/src/main.ts" \
+  --bundle --platform=node --format=esm --target=node20 \
+  --conditions=@kiln/source --log-level=warning --loader:.node=copy \
+  --banner:js="import { createRequire as kilnCreateRequire } from 'node:module'; import { fileURLToPath as kilnFileURLToPath } from 'node:url'; const require = kilnCreateRequire(import.meta.url); const __filename = kilnFileURLToPath(import.meta.url); const __dirname = kilnFileURLToPath(new URL('.', import.meta.url));" \
+  --outfile="$root/kiln/kiln.mjs"
+
+# Copies a host program and the shared libraries it loads (as ldd lists them) into the image.
+copy_program() {
+  source=$(readlink -f "$(command -v "$1")")
+  cp "$source" "$root$2"
+  ldd "$source" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+    while read -r library; do
+      mkdir -p "$root$(dirname "$library")"
+      cp -L "$library" "$root$library"
+    done
+}
+
+copy_program node /kiln/bin/node
+# The RUN sandbox (chroot isolation) runs these host tools around the command.
+copy_program sh /usr/bin/sh
+for tool in unshare setpriv env mount mkdir ln; do copy_program "$tool" "/usr/bin/$tool"; done
+printf '#!/bin/sh\nexec /kiln/bin/node /kiln/kiln.mjs "$@"\n' > "$root/kiln/bin/kiln"
+chmod 755 "$root/kiln/bin/kiln"
+
+cp "$(dirname "$0")/Dockerfile" "$ctx/Dockerfile"
+"$root/kiln/bin/node" "$root/kiln/kiln.mjs" build --context "$ctx" --no-push \
+  --destination kiln/executor:latest --oci-layout-path "$out" --reproducible "$@"
