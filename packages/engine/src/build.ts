@@ -154,6 +154,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       options.signal?.removeEventListener('abort', onAbort);
     }
     const last = services.stages.get(parsed.target.index);
+    if (!last)
+      throw new EngineError('UNKNOWN_STAGE', 'The target stage was not built', {
+        hint: 'This is a bug in the stage graph; please report it with the Dockerfile.',
+      });
     if (options.labels && Object.keys(options.labels).length > 0) {
       last.image.containerConfig.Labels = {
         ...last.image.containerConfig.Labels,
@@ -162,7 +166,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
     if (options.signal?.aborted) throw cancelledError(options.signal.reason);
     warnUnusedBuildArgs(services, emit);
-    const image = last.image.assemble();
+    const image = last.image.assemble(options.mediaTypes ?? 'oci');
     emit({
       type: 'image-assembled',
       digest: image.digest,

@@ -48,6 +48,8 @@ export interface BuildOptions {
   stageConcurrency?: number;
   /** How RUN changes are found: 'auto' (default) overlay where it mounts, else walk. */
   snapshotter?: 'auto' | 'overlay' | 'walk';
+  /** Media types of the manifest, config and layers: 'oci' (default) or Docker's v2 schema 2 ('docker'). */
+  mediaTypes?: 'oci' | 'docker';
   /** Platform of the image (`linux/arm64/v8` or an object); default the host's. */
   platform?: string | Platform;
   /**

@@ -192,3 +192,25 @@ describe('build history', () => {
     expect(result.config.config?.OnBuild).toEqual(['RUN echo later']);
   });
 });
+
+describe('build media types', () => {
+  it("writes Docker's v2 schema 2 media types when asked", async () => {
+    const context = await busyboxContext('FROM scratch\nCOPY rootfs/ /\nRUN echo hi > /hi\n');
+    const { result, layout } = await buildIn(context, { mediaTypes: 'docker' });
+    expect(result.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(result.manifest.config.mediaType).toBe('application/vnd.docker.container.image.v1+json');
+    expect(result.manifest.layers.map((layer) => layer.mediaType)).toEqual([
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    ]);
+    // skopeo's oci: transport reads only OCI manifests from a layout, so the blob is read directly.
+    const blob = await readFile(path.join(layout, 'blobs/sha256', result.digest.slice(7)));
+    expect(JSON.parse(blob.toString('utf8'))).toMatchObject({ mediaType: result.mediaType });
+    const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8')) as {
+      manifests: Array<{ mediaType: string; digest: string }>;
+    };
+    expect(index.manifests).toContainEqual(
+      expect.objectContaining({ mediaType: result.mediaType, digest: result.digest }),
+    );
+  });
+});

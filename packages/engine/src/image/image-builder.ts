@@ -80,8 +80,12 @@ export class ImageBuilder {
     });
   }
 
-  /** Serialises config and manifest; the manifest digest is the image's identity. */
-  assemble(): AssembledImage {
+  /**
+   * Serialises config and manifest; the manifest digest is the image's identity. `docker` writes
+   * Docker's v2 schema 2 media types for manifest, config and layers (the blobs stay the same).
+   */
+  assemble(mediaTypes: 'oci' | 'docker' = 'oci'): AssembledImage {
+    const docker = mediaTypes === 'docker';
     const config: ImageConfig = {
       created: this.created,
       ...(this.author === undefined ? {} : { author: this.author }),
@@ -94,15 +98,15 @@ export class ImageBuilder {
     };
     const configBytes = new TextEncoder().encode(JSON.stringify(config));
     const configDescriptor: Descriptor = {
-      mediaType: MediaType.OciConfig,
+      mediaType: docker ? MediaType.DockerConfig : MediaType.OciConfig,
       digest: sha256Digest(configBytes),
       size: configBytes.byteLength,
     };
     const manifest: ImageManifest = {
       schemaVersion: 2,
-      mediaType: MediaType.OciManifest,
+      mediaType: docker ? MediaType.DockerManifest : MediaType.OciManifest,
       config: configDescriptor,
-      layers: [...this.layers],
+      layers: this.layers.map((layer) => withLayerFamily(layer, mediaTypes)),
     };
     const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
     return {
@@ -112,15 +116,20 @@ export class ImageBuilder {
       manifest,
       manifestBytes,
       digest: sha256Digest(manifestBytes),
-      mediaType: MediaType.OciManifest,
+      mediaType: manifest.mediaType as string,
     };
   }
 }
 
 /** Maps a base layer's Docker media type to its OCI equivalent; the blob itself is the same. */
 function toOciLayerDescriptor(layer: Descriptor): Descriptor {
+  return withLayerFamily(layer, 'oci');
+}
+
+/** Gives a layer descriptor the media type of `family` for its compression; foreign layers keep theirs. */
+function withLayerFamily(layer: Descriptor, family: 'oci' | 'docker'): Descriptor {
   const compression = layerCompressionOf(layer.mediaType);
   const mediaType =
-    compression === undefined ? layer.mediaType : layerMediaType(compression, 'oci');
+    compression === undefined ? layer.mediaType : layerMediaType(compression, family);
   return { mediaType, digest: layer.digest, size: layer.size };
 }
