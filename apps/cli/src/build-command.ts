@@ -11,6 +11,8 @@ import { addCacheFlags, toCacheOptions } from './cache-flags.js';
 import type { CacheFlags } from './cache-flags.js';
 import { addModeFlags, toModeOptions } from './mode-flags.js';
 import type { ModeFlags } from './mode-flags.js';
+import { addPluginFlags, toPluginOptions } from './plugin-flags.js';
+import type { PluginFlags } from './plugin-flags.js';
 import { addRegistryFlags, toRegistryOptions } from './registry-flags.js';
 import type { RegistryFlags } from './registry-flags.js';
 import { VERBOSITY_LEVELS } from './render-events.js';
@@ -18,7 +20,7 @@ import type { Verbosity } from './render-events.js';
 import { UsageError } from './usage-error.js';
 
 /** The parsed values of `kiln build`'s flags, as commander returns them. */
-export interface BuildFlags extends RegistryFlags, ModeFlags, CacheFlags {
+export interface BuildFlags extends RegistryFlags, ModeFlags, CacheFlags, PluginFlags {
   context: string;
   dockerfile?: string;
   destination: string[];
@@ -131,6 +133,7 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
   addRegistryFlags(command);
   addModeFlags(command);
   addCacheFlags(command);
+  addPluginFlags(command);
   return command.action(async (flags: BuildFlags) => action(flags));
 }
 
@@ -194,5 +197,6 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
     reproducible: flags.reproducible,
     ...(cache === undefined ? {} : { cache }),
     ...(env.KILN_DIR ? { workDir: env.KILN_DIR } : {}),
+    ...toPluginOptions(flags, process.cwd()),
   };
 }
