@@ -202,3 +202,12 @@ describe('normalizeBooleanFlags', () => {
     ]);
   });
 });
+
+describe('kiln --help', () => {
+  it('lists the build flags with defaults', async () => {
+    const run = await cli(['--help']);
+    expect(run.code).toBe(0);
+    for (const [flag] of KANIKO_FLAGS) expect(run.stdout).toContain(flag);
+    expect(run.stdout).toContain('(choices: "auto", "tty", "plain", "json", default: "auto")');
+  });
+});

@@ -37,6 +37,8 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
   const buildCommand = defineBuildCommand(async (flags) => setExitCode(await runBuild(flags, io)));
   buildCommand.copyInheritedSettings(program);
   program.addCommand(buildCommand);
+  // `kiln --help` lists the build flags too, because kaniko users call the executor without a command.
+  program.addHelpText('after', () => `\nkiln build flags:\n${buildFlagsHelp(buildCommand)}`);
   for (const command of [
     defineParseCommand(io, setExitCode),
     defineCheckCommand(io, setExitCode),
@@ -79,4 +81,10 @@ function reportCommanderError(error: CommanderError, argv: string[], io: CliIo):
   const helpCommand = `kiln ${subcommand}--help`;
   io.stderr.write(`kiln: ${message}; run '${helpCommand}' for the flags\n`);
   return ExitCode.UsageError;
+}
+
+/** Returns the options section of `kiln build --help`. */
+function buildFlagsHelp(buildCommand: Command): string {
+  const help = buildCommand.helpInformation();
+  return help.slice(help.indexOf('Options:') + 'Options:'.length + 1);
 }
