@@ -16,6 +16,7 @@ import { ImageBuilder } from './image/image-builder.js';
 import type { BuildOptions, BuildResult } from './options.js';
 import { writeOutputs } from './output/write-outputs.js';
 import { openBuildPlugins, parseBuildDockerfile, pluginRuntime } from './plugins/build-plugins.js';
+import { openPluginCacheStore } from './plugins/cache-store.js';
 import { writePluginOutputs } from './plugins/output-targets.js';
 import { createStageRun, runStageInstructions } from './stage/build-stage.js';
 import { runStageGraph } from './stage/stage-graph.js';
@@ -62,6 +63,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       destinations: options.destinations ?? [],
       spoolDir: path.join(work.scratch, 'cache-spool'),
       emit,
+      pluginStore: await openPluginCacheStore(plugins, options.cache),
     });
     const store = new BlobStore(path.join(work.root, 'blobs'));
     const imageRootfs = new Map<string, Promise<string>>();

@@ -86,9 +86,12 @@ export class LayerCache {
       destinations: string[];
       spoolDir: string;
       emit: (event: BuildEvent) => void;
+      /** A store a plugin opened for `repo`, used in place of the built-in ones. */
+      pluginStore?: CacheStore | undefined;
     },
   ): LayerCache | undefined {
     if (!options?.enabled) return undefined;
+    if (context.pluginStore) return new LayerCache(context.pluginStore, options, context.emit);
     const location = layerStoreLocation(options, context.destinations);
     let store: CacheStore;
     try {

@@ -187,7 +187,8 @@ describe('build instruction handlers', () => {
         replaces: true,
         effect: 'metadata',
         async run(instruction, context) {
-          if (instruction.kind !== 'label') return;
+          // CustomInstruction's kind is any string, so narrow on the field LABEL has.
+          if (!('pairs' in instruction)) return;
           const config = context.imageConfig.config ?? {};
           config.Labels = { ...config.Labels, 'replaced-label': String(instruction.pairs.length) };
           context.imageConfig.config = config;

@@ -1,0 +1,70 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../build.js';
+import type { BuildEvent } from '../events.js';
+
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const httpCachePlugin = path.join(repoRoot, 'examples/plugins/http-cache/src/index.ts');
+// The example keeps its nginx WebDAV helper out of its public exports, so it is loaded by path
+// like the plugin itself.
+const webDavHelper = path.join(repoRoot, 'examples/plugins/http-cache/src/testing/nginx-webdav.ts');
+
+interface WebDavServer {
+  url: string;
+  requests(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+let dir: string;
+let server: WebDavServer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-plugin-cache-e2e-'));
+  const helper = (await import(pathToFileURL(webDavHelper).href)) as {
+    startWebDavServer(): Promise<WebDavServer>;
+  };
+  server = await helper.startWebDavServer();
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function buildOnce(context: string, run: number): Promise<BuildEvent[]> {
+  const events: BuildEvent[] = [];
+  await build({
+    context,
+    noPush: true,
+    reproducible: true,
+    workDir: path.join(dir, `work-${run}`),
+    plugins: [httpCachePlugin],
+    cache: { enabled: true, repo: `${server.url}/layers` },
+    onEvent: (event) => events.push(event),
+  });
+  return events;
+}
+
+function cacheStatus(events: BuildEvent[]): string[] {
+  return events.flatMap((event) => (event.type === 'step-done' ? [event.cache] : []));
+}
+
+describe('http-cache plugin store', () => {
+  it('hits the WebDAV cache on the second build', async () => {
+    const context = path.join(dir, 'context');
+    await mkdir(context, { recursive: true });
+    await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY a.txt /a.txt\nENV A=1\n');
+    await writeFile(path.join(context, 'a.txt'), 'cached content\n');
+
+    const first = await buildOnce(context, 1);
+    expect(cacheStatus(first)).toEqual(['miss', 'none']);
+    const putsAfterFirst = (await server.requests()).filter((line) => line.startsWith('PUT '));
+    expect(putsAfterFirst.length).toBeGreaterThan(0);
+
+    const second = await buildOnce(context, 2);
+    expect(cacheStatus(second)).toEqual(['hit', 'none']);
+  });
+});
