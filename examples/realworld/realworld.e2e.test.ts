@@ -25,11 +25,11 @@ function selectCases<T extends { name: string; parent?: { case: string } }>(
   list: string | undefined,
 ): T[] {
   if (list === undefined || list.trim() === '') return all;
-  const wanted = new Set(list.split(',').map((name) => name.trim()));
+  const selected = new Set(list.split(',').map((name) => name.trim()));
   for (const c of all) {
-    if (wanted.has(c.name) && c.parent !== undefined) wanted.add(c.parent.case);
+    if (selected.has(c.name) && c.parent !== undefined) selected.add(c.parent.case);
   }
-  return all.filter((c) => wanted.has(c.name));
+  return all.filter((c) => selected.has(c.name));
 }
 
 describe('real-world Dockerfiles, kiln beside buildah', () => {
@@ -59,8 +59,8 @@ describe('real-world Dockerfiles, kiln beside buildah', () => {
   });
 
   for (const c of cases) {
-    // A case that needs an engine feature kiln lacks is expected to fail; once the feature lands
-    // the test fails as a reminder to remove `kilnGap` from its case.json.
+    // A case that needs an engine feature kiln lacks is expected to fail. Once the feature
+    // lands, the test fails as a reminder to remove `kilnGap` from its case.json.
     const test = c.kilnGap === undefined ? it : it.fails;
     test(c.name, { timeout: 1_200_000 }, async () => {
       const result = await runCase(c, {

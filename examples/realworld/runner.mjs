@@ -48,7 +48,7 @@ export const kilnCli = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
  * image is side A, buildah's side B.
  */
 export const BUILDAH_DEPARTURES = [
-  ...['/etc/hosts', '/etc/resolv.conf', '/run'].map((path) => ({
+  ...['/etc/hosts', '/etc/resolv.conf', '/run', '/run/secrets'].map((path) => ({
     path,
     onlyIn: 'b',
     reason:

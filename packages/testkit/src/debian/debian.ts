@@ -99,6 +99,8 @@ async function trimRootfs(rootfs: string): Promise<void> {
   await mkdir(join(rootfs, 'var', 'lib', 'apt', 'lists', 'partial'), { recursive: true });
   await emptyDir(join(rootfs, 'dev'), () => true);
   await rm(join(rootfs, 'etc', 'hostname'), { force: true });
+  // NOTE: debootstrap's copy of this machine's /etc/resolv.conf stays in the image, where
+  // Docker's Debian images ship none; builders mount their own over it during RUN.
 }
 
 async function emptyDir(dir: string, select: (name: string) => boolean): Promise<void> {
