@@ -101,7 +101,7 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
       collect,
       [],
     )
-    .option('--skip-tls-verify', 'do not verify registry TLS certificates', false)
+    .option('--skip-tls-verify', 'do not verify registry TLS certificates when pushing', false)
     .option(
       '--registry-map <from=to>',
       'pull images of registry FROM from host TO; repeatable (env KILN_REGISTRY_MAP, "a=b;c=d")',

@@ -3,7 +3,7 @@ import type { BuildOptions } from '@kiln/engine';
 import { collect, parseCount, splitKeyValue } from './flag-values.js';
 import { UsageError } from './usage-error.js';
 
-/** The parsed values of kaniko's registry flags that the skeleton did not have. */
+/** The parsed values of kaniko's TLS, certificate, mirror and retry flags. */
 export interface RegistryFlags {
   skipTlsVerifyPull: boolean;
   skipTlsVerifyRegistry: string[];
@@ -51,8 +51,14 @@ export function addRegistryFlags(command: Command): Command {
       'fail when every mirror and mapped host fails instead of pulling from the registry itself',
       false,
     )
-    .option('--push-retry <count>', 'retries of a failed registry request when pushing')
-    .option('--image-download-retry <count>', 'retries of a failed base image download')
+    .option(
+      '--push-retry <count>',
+      'retries of a failed registry request; pushes and pulls share the larger of this and --image-download-retry (default: 5)',
+    )
+    .option(
+      '--image-download-retry <count>',
+      'retries of a failed base image download (see --push-retry; default: 5)',
+    )
     .option(
       '--image-fs-extract-retry <count>',
       'retries of a failed base layer extraction (default: 0)',
