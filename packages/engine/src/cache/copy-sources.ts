@@ -74,6 +74,7 @@ async function addSource(
 }
 
 // A directory's own entry carries no content; its children are listed separately.
+// NOTE: every source file is read and hashed on each build; no stat-keyed digest cache exists yet.
 async function entryDigest(hostPath: string, stats: Stats): Promise<string> {
   if (stats.isSymbolicLink()) return sha256Digest(await readlink(hostPath));
   if (!stats.isFile()) return sha256Digest('');
