@@ -297,6 +297,8 @@ describe('kiln build failures', () => {
     expect(result.stderr).toContain('echo about to fail && exit 3');
     expect(result.stderr).toContain('exit code 3');
     expect(result.stderr).toContain('about to fail');
+    expect(result.stderr).toContain('Dockerfile:2\n');
+    expect(result.stderr).toContain('>>> 2 | RUN echo about to fail && exit 3');
   });
 });
 

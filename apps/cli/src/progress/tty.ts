@@ -84,7 +84,8 @@ export class TtyProgress implements ProgressRenderer {
   /** Replaces the live area with `permanent` lines (printed once) and a fresh live area. */
   private redraw(permanent: string[]): void {
     let text = this.clearLiveText();
-    const width = Math.max(20, this.stream.columns ?? 80);
+    // A pseudo-terminal without a size reports 0 columns.
+    const width = Math.max(20, this.stream.columns || 80);
     for (const line of permanent) text += `${line}\n`;
     const live = this.liveArea().map((line) => truncate(line, width));
     for (const line of live) text += `${line}\n`;
