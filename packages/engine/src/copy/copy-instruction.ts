@@ -10,6 +10,8 @@ import { resolveIdentityInRoot } from '../run/users.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { extractArchive, isLocalArchive } from './archive.js';
+import { DockerIgnore } from '../context/dockerignore.js';
+import { applyModeSpec, parseChmod } from './file-mode.js';
 import { resolveCopyTargets } from './destination.js';
 import {
   CopyRecorder,
@@ -17,7 +19,7 @@ import {
   copyEntry,
   ensureDirectory,
 } from './copy-into-rootfs.js';
-import type { Ownership } from './copy-into-rootfs.js';
+import type { CopyOptions, Ownership } from './copy-into-rootfs.js';
 
 /**
  * Runs COPY (and ADD of plain local files) into the stage's root filesystem and returns the change
@@ -35,17 +37,35 @@ export async function executeCopy(
   const fromStage = instruction.kind === 'copy' && instruction.from !== undefined;
   const owner = chown ?? (fromStage ? undefined : ROOT);
   const createdOwner = chown ?? ROOT;
-  const mode = instruction.chmod === undefined ? undefined : parseOctalMode(instruction.chmod);
+  const mode = instruction.chmod === undefined ? undefined : parseChmod(instruction.chmod);
   const recorder = new CopyRecorder(run.rootfs);
+  // --exclude takes .dockerignore patterns, matched against paths relative to the source root.
+  const exclude =
+    instruction.exclude.length > 0 ? DockerIgnore.parse(instruction.exclude.join('\n')) : undefined;
+  const excluded = (hostPath: string): boolean =>
+    exclude !== undefined &&
+    exclude.excludes(path.relative(source.root, hostPath).split(path.sep).join('/'));
   const copyOptions = {
     owner,
     mode,
     recorder,
-    include: (file: string, stats: Stats) => source.includes(file, stats),
+    include: (file: string, stats: Stats) => source.includes(file, stats) && !excluded(file),
   };
 
   const matched: ContextEntry[] = [];
-  for (const pattern of instruction.sources) matched.push(...(await source.match(pattern)));
+  const pivots = new Map<ContextEntry, string>();
+  for (const pattern of instruction.sources) {
+    for (const entry of await source.match(pattern)) {
+      if (excluded(entry.hostPath)) continue;
+      matched.push(entry);
+      pivots.set(entry, parentsPivot(pattern));
+    }
+  }
+  if (instruction.kind === 'copy' && instruction.parents) {
+    await copyWithParents(run, instruction, matched, pivots, copyOptions, createdOwner);
+    run.baselineCurrent = false;
+    return { root: run.rootfs, entries: recorder.entries };
+  }
   // ADD unpacks local tar archives (found by their first bytes) into the destination directory.
   const archives = new Set<ContextEntry>();
   if (instruction.kind === 'add') {
@@ -86,7 +106,8 @@ export async function executeCopy(
     );
     const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder, createdOwner);
     // A destination directory that this copy creates for a directory's contents also gets --chmod.
-    if (target.contentsOnly && !existedBefore && mode !== undefined) await chmod(parentHost, mode);
+    if (target.contentsOnly && !existedBefore && mode !== undefined)
+      await chmod(parentHost, applyModeSpec(mode, 0o755, true));
     if (archives.has(entry)) {
       const unpacked = await mkdtemp(path.join(services.scratchDir, 'add-'));
       try {
@@ -115,7 +136,7 @@ export async function executeCopy(
     );
     const hostTarget = path.join(parentHost, path.posix.basename(target.path));
     await writeFile(hostTarget, file.content);
-    await chmod(hostTarget, mode ?? 0o644);
+    await chmod(hostTarget, applyModeSpec(mode, 0o644, false));
     await lchown(hostTarget, createdOwner.uid, createdOwner.gid);
     recorder.add(hostTarget);
   }
@@ -126,8 +147,6 @@ export async function executeCopy(
 
 function rejectUnsupportedFlags(instruction: CopyInstruction | AddInstruction): void {
   const unsupported: string[] = [];
-  if (instruction.exclude.length > 0) unsupported.push('--exclude');
-  if (instruction.kind === 'copy' && instruction.parents) unsupported.push('--parents');
   if (instruction.kind === 'add' && instruction.checksum !== undefined)
     unsupported.push('--checksum');
   if (
@@ -182,11 +201,52 @@ async function ownership(run: StageRun, chown: string | undefined): Promise<Owne
   return { uid: identity.uid, gid: chown.includes(':') ? identity.gid : identity.uid };
 }
 
-function parseOctalMode(text: string): number {
-  if (!/^[0-7]{3,4}$/.test(text)) {
-    throw new EngineError('UNSUPPORTED_INSTRUCTION', `--chmod=${text} is not an octal mode`, {
-      hint: 'Write the mode in octal, for example --chmod=0644; symbolic modes are not supported yet.',
-    });
+/** Returns the part of a --parents source before its `/./` pivot (normalised), or '' for none. */
+function parentsPivot(pattern: string): string {
+  const at = pattern.indexOf('/./');
+  if (at < 0) return '';
+  const prefix = path.posix.normalize(`/${pattern.slice(0, at)}`).slice(1);
+  return prefix === '.' ? '' : prefix;
+}
+
+/**
+ * COPY --parents: each source keeps its path (below the `/./` pivot, when given) under the
+ * destination, which is always a directory.
+ * NOTE: missing parent directories are created 0755 with the --chown owner; BuildKit copies the
+ * source directories' own modes and times for them.
+ */
+async function copyWithParents(
+  run: StageRun,
+  instruction: CopyInstruction,
+  matched: ContextEntry[],
+  pivots: Map<ContextEntry, string>,
+  options: CopyOptions,
+  createdOwner: Ownership,
+): Promise<void> {
+  if (instruction.sourceContents.length > 0) {
+    throw new EngineError(
+      'UNSUPPORTED_INSTRUCTION',
+      'COPY --parents with a here-document source is not supported',
+      { hint: 'Write the here-document in its own COPY without --parents.' },
+    );
   }
-  return Number.parseInt(text, 8);
+  const workingDir = run.meta.config.WorkingDir || '/';
+  const destination = path.posix.resolve('/', workingDir, instruction.destination);
+  for (const entry of matched) {
+    const pivot = pivots.get(entry) ?? '';
+    const relative = path.posix.relative(pivot, path.posix.normalize(entry.relativePath));
+    const target = path.posix.join(destination, relative);
+    const { hostPath: parentHost } = await ensureDirectory(
+      run.rootfs,
+      path.posix.dirname(target),
+      options.recorder,
+      createdOwner,
+    );
+    await copyEntry(
+      entry.hostPath,
+      entry.stats,
+      path.join(parentHost, path.posix.basename(target)),
+      options,
+    );
+  }
 }

@@ -14,6 +14,8 @@ import {
 import path from 'node:path';
 import type { ChangeSetEntry } from '@kiln/layer-writer';
 import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
+import { applyModeSpec } from './file-mode.js';
+import type { ModeSpec } from './file-mode.js';
 
 export interface Ownership {
   uid: number;
@@ -68,8 +70,8 @@ export async function ensureDirectory(
 export interface CopyOptions {
   /** Owner of every copied entry; undefined keeps the source's uid and gid. */
   owner: Ownership | undefined;
-  /** Mode that replaces the source's (--chmod). */
-  mode?: number | undefined;
+  /** Mode that replaces or changes the source's (--chmod, octal or symbolic). */
+  mode?: ModeSpec | undefined;
   recorder: CopyRecorder;
   /** Returns false for source paths to leave out (files excluded by .dockerignore). */
   include?: (sourcePath: string, stats: Stats) => boolean;
@@ -129,9 +131,10 @@ async function applyAttributes(
   target: string,
   stats: Stats,
   owner: Ownership | undefined,
-  mode: number | undefined,
+  mode: ModeSpec | undefined,
 ): Promise<void> {
   await lchown(target, owner?.uid ?? stats.uid, owner?.gid ?? stats.gid);
-  if (!stats.isSymbolicLink()) await chmod(target, mode ?? stats.mode & 0o7777);
+  if (!stats.isSymbolicLink())
+    await chmod(target, applyModeSpec(mode, stats.mode, stats.isDirectory()));
   await lutimes(target, stats.atime, stats.mtime);
 }
