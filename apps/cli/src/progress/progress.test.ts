@@ -12,8 +12,9 @@ const ESC = String.fromCharCode(27);
 /** A terminal stand-in that keeps every write, so tests see each redraw. */
 class FakeTerminal {
   readonly isTTY = true;
-  readonly columns = 60;
   readonly writes: string[] = [];
+  constructor(readonly columns = 100) {}
+
   write(text: string): boolean {
     this.writes.push(text);
     return true;
@@ -83,7 +84,7 @@ describe('TtyProgress', () => {
       600,
     );
     expect(screen(terminal.text)).toContain(
-      '   pulling 111111111111  1.0 MiB / 2.0 MiB  2.0 MiB/s',
+      '   pulling 111111111111 [=========>          ]  1.0 MiB / 2.0 MiB  2.0 MiB/s',
     );
     renderer.finish();
     expect(screen(terminal.text).some((line) => line.includes('pulling'))).toBe(false);
@@ -104,7 +105,7 @@ describe('TtyProgress', () => {
   });
 
   it('cuts lines to the terminal width', () => {
-    const terminal = new FakeTerminal();
+    const terminal = new FakeTerminal(40);
     replay(
       (now, record) => new TtyProgress(terminal, { verbosity: 'info', now, record, redrawMs: 0 }),
       600,
@@ -113,7 +114,7 @@ describe('TtyProgress', () => {
       for (const line of write
         .replace(new RegExp(`${ESC}\\[\\d+F${ESC}\\[J`, 'g'), '')
         .split('\n')) {
-        if (line.startsWith('   pulling')) expect(line.length).toBeLessThanOrEqual(60);
+        if (line.startsWith('   pulling')) expect(line.length).toBeLessThanOrEqual(40);
       }
     }
   });

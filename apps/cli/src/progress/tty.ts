@@ -133,7 +133,18 @@ function transferLine(transfer: TransferRecord, now: number): string {
   const verb = transfer.direction === 'pull' ? 'pulling' : 'pushing';
   const total = transfer.total === undefined ? '' : ` / ${formatBytes(transfer.total)}`;
   const rate = formatRate(transfer.bytes, now - transfer.startedAt);
-  return `   ${verb} ${shortDigest(transfer.digest)}  ${formatBytes(transfer.bytes)}${total}${rate ? `  ${rate}` : ''}`;
+  const bar = transfer.total ? `${progressBar(transfer.bytes / transfer.total)} ` : '';
+  return `   ${verb} ${shortDigest(transfer.digest)} ${bar} ${formatBytes(transfer.bytes)}${total}${rate ? `  ${rate}` : ''}`;
+}
+
+const BAR_WIDTH = 20;
+
+/** Draws a fraction from 0 to 1 as `[=====>     ]`. */
+function progressBar(fraction: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * BAR_WIDTH);
+  const head = filled > 0 && filled < BAR_WIDTH ? '>' : '';
+  const body = '='.repeat(filled - head.length);
+  return `[${body}${head}${' '.repeat(BAR_WIDTH - filled)}]`;
 }
 
 function truncate(line: string, width: number): string {
