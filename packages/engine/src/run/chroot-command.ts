@@ -62,6 +62,11 @@ const SETUP_SCRIPT = `
 fail() { echo "kiln sandbox: $*" >&2; exit ${SANDBOX_SETUP_EXIT_CODE}; }
 setpriv=$1 root=$2 cwd=$3 uid=$4 gid=$5 groups=$6 n=$7
 shift 7
+# A new network namespace starts with loopback down; RUN --network=none keeps loopback, as Docker does.
+# NOTE: without the host's ip tool, loopback stays down.
+if [ -n "$KILN_LOOPBACK" ] && command -v ip >/dev/null; then
+  ip link set lo up || fail "bringing up loopback failed"
+fi
 while [ "$n" -gt 0 ]; do
   kind=$1 src=$2 dst=$root$3
   shift 3
@@ -133,7 +138,7 @@ export function buildChrootCommand(options: ChrootCommandOptions): SpawnSpec {
   ];
   return {
     file: tools.unshare,
-    env: { PATH: HOST_PATH },
+    env: { PATH: HOST_PATH, ...(options.network === 'none' ? { KILN_LOOPBACK: '1' } : {}) },
     args: [
       '--mount',
       '--pid',

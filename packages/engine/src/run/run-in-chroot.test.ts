@@ -15,7 +15,7 @@ beforeAll(async () => {
   for (const d of ['bin', 'proc', 'dev', 'sys', 'etc', 'tmp'])
     await mkdir(path.join(rootfs, d), { recursive: true });
   await copyFile(BUSYBOX, path.join(rootfs, 'bin/busybox'));
-  for (const applet of ['sh', 'id', 'pwd', 'cat', 'ls', 'echo', 'touch', 'sleep']) {
+  for (const applet of ['sh', 'id', 'pwd', 'cat', 'ls', 'echo', 'touch', 'sleep', 'ip']) {
     await symlink('busybox', path.join(rootfs, 'bin', applet));
   }
 });
@@ -26,7 +26,14 @@ afterAll(async () => {
 
 function run(
   argv: string[],
-  options: { cwd?: string; env?: string[]; uid?: number; gid?: number; groups?: number[] } = {},
+  options: {
+    cwd?: string;
+    env?: string[];
+    uid?: number;
+    gid?: number;
+    groups?: number[];
+    network?: 'host' | 'none';
+  } = {},
 ) {
   const lines: string[] = [];
   const result = runInChroot({
@@ -41,6 +48,7 @@ function run(
       home: '/',
     },
     scratchDir: path.join(dir, 'scratch'),
+    ...(options.network ? { network: options.network } : {}),
     onOutput: (line) => lines.push(line),
   });
   return result.then((r) => ({ ...r, lines }));
@@ -85,6 +93,15 @@ describe('runInChroot', () => {
     expect(await readdir(path.join(rootfs, 'etc'))).toEqual([]);
     const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
     expect(mountinfo).not.toContain(rootfs);
+  });
+
+  it('keeps only loopback, and brings it up, with network none', async () => {
+    const result = await run(['sh', '-c', 'ls /sys/class/net >/dev/null; ip -o link show'], {
+      network: 'none',
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.lines).toHaveLength(1);
+    expect(result.lines[0]).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP>/);
   });
 
   it('kills the command when aborted', async () => {
