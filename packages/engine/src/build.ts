@@ -105,6 +105,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       baseImageCache,
       secrets: options.secrets ?? {},
       plugins: pluginRuntime(plugins, parsed, platform, work.scratch),
+      runExecutor: plugins.executor,
       stageNames: new Map(
         parsed.stages.flatMap((s) =>
           s.name === undefined ? [] : [[s.name, s.index] as [string, number]],

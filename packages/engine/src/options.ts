@@ -71,6 +71,10 @@ export interface BuildOptions {
   plugins?: Array<string | KilnPlugin>;
   /** Directory that plugin names and relative paths are resolved from; default the working directory. */
   pluginBaseDir?: string;
+  /** RUN executor by name: `chroot` (the default, built in) or one a plugin provides. */
+  executor?: string;
+  /** Options for a plugin executor (`--executor-opt key=value`). */
+  executorOptions?: Record<string, string>;
   /** Outputs that plugins serve (`--output type=NAME,key=value`), written after the built-in ones. */
   outputs?: Array<{ type: string; options: Record<string, string> }>;
   onEvent?: (event: BuildEvent) => void;

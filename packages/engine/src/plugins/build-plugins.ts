@@ -14,12 +14,16 @@ import type { PreparedOutput } from './output-targets.js';
 import { createPluginLogger, knownSecretValues } from './plugin-logger.js';
 import type { PluginRuntime } from './plugin-runtime.js';
 import type { PluginSet } from './plugin-set.js';
+import { selectExecutor } from './run-executor.js';
+import type { SelectedExecutor } from './run-executor.js';
 
 /** The plugins of one build, loaded and checked, with the output targets they will write. */
 export interface BuildPlugins {
   set: PluginSet;
   context: ContextReader;
   outputs: PreparedOutput[];
+  /** The plugin executor `executor` selects; undefined for the built-in chroot. */
+  executor: SelectedExecutor | undefined;
   signal: AbortSignal;
   logger(plugin: string): PluginLogger;
 }
@@ -39,13 +43,16 @@ export async function openBuildPlugins(
     emit,
   );
   const secrets = knownSecretValues(options.secrets ?? {});
-  return {
+  const plugins: BuildPlugins = {
     set,
     context: new ContextReader(context),
     outputs: await prepareOutputs(options.outputs ?? [], set),
+    executor: undefined,
     signal: options.signal ?? new AbortController().signal,
     logger: (plugin) => createPluginLogger(plugin, emit, secrets),
   };
+  plugins.executor = await selectExecutor(plugins, options.executor, options.executorOptions ?? {});
+  return plugins;
 }
 
 /** Parses the Dockerfile, running the expand phase first when a plugin needs it. */
@@ -82,7 +89,7 @@ export function pluginRuntime(
     context: plugins.context,
     platform,
     escapeToken: parsed.escapeToken,
-    executor: createChrootExecutor(scratchDir),
+    executor: plugins.executor?.executor ?? createChrootExecutor(scratchDir),
     logger: plugins.logger,
   };
 }

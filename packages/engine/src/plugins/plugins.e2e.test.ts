@@ -253,3 +253,76 @@ describe('build instruction handlers', () => {
     expect(error.message).toBe('Plugin old requires plugin API 0.x, but this Kiln provides 1.0.0');
   });
 });
+
+describe('plugin executors', () => {
+  const recording = (available: boolean): KilnPlugin => ({
+    name: 'fake-executor',
+    apiVersion: '^1.0.0',
+    executors: [
+      {
+        name: 'fake',
+        probe: async () =>
+          available ? { available: true } : { available: false, reason: 'no fake runtime here' },
+        create: () => ({
+          name: 'fake',
+          async run(request) {
+            // Stands in for a real sandbox: it records the request in the root filesystem.
+            const record = { argv: request.argv, cwd: request.cwd, network: request.network };
+            await writeFile(path.join(request.rootfs, 'ran-by-fake.json'), JSON.stringify(record));
+            request.onOutput('stdout', 'fake ran');
+            return { exitCode: request.argv.includes('exit 3') ? 3 : 0 };
+          },
+        }),
+      },
+    ],
+  });
+
+  it('runs RUN through the selected executor', async () => {
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nWORKDIR /work\nRUN --network=none echo hi\n',
+    });
+    const dest = path.join(dir, 'executor-rootfs');
+    const { result, events } = buildWith(context, {
+      plugins: [recording(true), outputDirPlugin],
+      executor: 'fake',
+      outputs: [{ type: 'dir', options: { dest } }],
+    });
+    await result;
+
+    const record = JSON.parse(await readFile(path.join(dest, 'ran-by-fake.json'), 'utf8'));
+    expect(record).toEqual({
+      argv: ['/bin/sh', '-c', 'echo hi'],
+      cwd: '/work',
+      network: 'none',
+    });
+    const output = events.find((event) => event.type === 'step-output');
+    expect(output).toMatchObject({ line: 'fake ran', stream: 'stdout' });
+  });
+
+  it('fails RUN with the executor exit code', async () => {
+    const context = await makeContext({ Dockerfile: 'FROM scratch\nRUN exit 3\n' });
+    const error = await buildError(
+      buildWith(context, { plugins: [recording(true)], executor: 'fake' }).result,
+    );
+    expect(error.code).toBe('RUN_FAILED');
+    expect(error.message).toBe('RUN /bin/sh -c exit 3 failed with exit code 3:\nfake ran');
+  });
+
+  it('rejects an executor whose probe fails', async () => {
+    const context = await makeContext({ Dockerfile: 'FROM scratch\n' });
+    const error = await buildError(
+      buildWith(context, { plugins: [recording(false)], executor: 'fake' }).result,
+    );
+    expect(error.code).toBe('PLUGIN_FAILED');
+    expect(error.message).toBe(
+      'Executor fake of plugin fake-executor is not available: no fake runtime here',
+    );
+  });
+
+  it('rejects an unknown executor', async () => {
+    const context = await makeContext({ Dockerfile: 'FROM scratch\n' });
+    const error = await buildError(buildWith(context, { executor: 'gvisor' }).result);
+    expect(error.code).toBe('INVALID_OPTION');
+    expect(error.message).toBe('Unknown executor gvisor');
+  });
+});

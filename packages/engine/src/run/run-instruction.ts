@@ -5,6 +5,8 @@ import { EngineError, RunFailedError } from '../errors.js';
 import { runEnvironment, splitEnvEntry } from '../stage/environment.js';
 import { commandArgv } from '../stage/metadata-instructions.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
+import { runWithExecutor } from '../plugins/run-executor.js';
+import { OutputTail } from './output-tail.js';
 import { runInChroot } from './run-in-chroot.js';
 import { prepareRunMounts } from './run-mounts.js';
 import { resolveIdentityInRoot } from './users.js';
@@ -72,6 +74,32 @@ export async function executeRun(
   });
   // Mount points created in the root filesystem are removed after the snapshot, which changes the tree.
   if (prepared.changedRootfs) run.baselineCurrent = false;
+
+  if (services.runExecutor) {
+    const tail = new OutputTail();
+    const outcome = await runWithExecutor(services.runExecutor, run, {
+      argv: runArgv(instruction, run.meta.shell),
+      env: [...env, ...prepared.env],
+      cwd,
+      user: config.User ?? '',
+      mounts: prepared.mounts,
+      network: instruction.network ?? 'default',
+      onOutput: (stream, line) => {
+        tail.push(`${line}\n`);
+        services.emit({ type: 'step-output', stage: run.index, step, line, stream });
+      },
+      signal: services.signal ?? new AbortController().signal,
+    }).finally(() => prepared.cleanup());
+    if (prepared.changedRootfs) run.baselineCurrent = false;
+    if (outcome.changes === undefined) {
+      throw new RunFailedError(
+        runCommandText(instruction, run.meta.shell),
+        outcome.exitCode,
+        tail.toString(),
+      );
+    }
+    return outcome.changes;
+  }
 
   let changes: ChangeSet | undefined;
   const result = await runInChroot({

@@ -4,6 +4,7 @@ import type { LayerCache } from '../cache/layer-cache.js';
 import type { DirectoryContext } from '../context/build-context.js';
 import type { BuildEvent } from '../events.js';
 import type { PluginRuntime } from '../plugins/plugin-runtime.js';
+import type { SelectedExecutor } from '../plugins/run-executor.js';
 import type { BlobStore } from '../image/blob-store.js';
 import type { ImageBuilder } from '../image/image-builder.js';
 import type { SecretSource } from '../run/run-mounts.js';
@@ -61,6 +62,8 @@ export interface BuildServices {
   baseImageCache: BaseImageCache | undefined;
   /** Build handlers of plugins and what they need; undefined when no plugin is loaded. */
   plugins?: PluginRuntime;
+  /** The plugin executor RUN uses instead of the built-in chroot, when one is selected. */
+  runExecutor?: SelectedExecutor | undefined;
   /** Cancels the build between steps and kills a running RUN. */
   signal: AbortSignal | undefined;
 }
