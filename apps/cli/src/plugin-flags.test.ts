@@ -15,7 +15,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const noFlags = { plugin: [], output: [] };
+const noFlags = { plugin: [], output: [], executorOpt: [] };
 
 describe('toPluginOptions', () => {
   it('returns nothing without flags or config', () => {
@@ -53,6 +53,17 @@ describe('toPluginOptions', () => {
     const config = path.join(dir, 'broken.json');
     await writeFile(config, '{plugins:');
     expect(() => toPluginOptions({ ...noFlags, config }, dir)).toThrow(/^invalid JSON in /);
+  });
+});
+
+describe('executor flags', () => {
+  it('passes the executor and its options', () => {
+    const options = toPluginOptions(
+      { ...noFlags, executor: 'gvisor', executorOpt: ['platform=ptrace', 'debug=1'] },
+      dir,
+    );
+    expect(options.executor).toBe('gvisor');
+    expect(options.executorOptions).toEqual({ platform: 'ptrace', debug: '1' });
   });
 });
 

@@ -13,9 +13,11 @@ export interface PluginFlags {
   plugin: string[];
   config?: string;
   output: string[];
+  executor?: string;
+  executorOpt: string[];
 }
 
-/** Adds `--plugin`, `--config` and `--output` to `kiln build`. */
+/** Adds `--plugin`, `--config`, `--output`, `--executor` and `--executor-opt` to `kiln build`. */
 export function addPluginFlags(command: Command): Command {
   return command
     .option(
@@ -33,7 +35,9 @@ export function addPluginFlags(command: Command): Command {
       'write the image through a plugin output, such as type=dir,dest=./rootfs; repeatable',
       collect,
       [],
-    );
+    )
+    .option('--executor <name>', 'RUN executor: chroot (default) or one that a plugin provides')
+    .option('--executor-opt <key=value>', 'option for a plugin executor; repeatable', collect, []);
 }
 
 /**
@@ -43,11 +47,16 @@ export function addPluginFlags(command: Command): Command {
 export function toPluginOptions(
   flags: PluginFlags,
   cwd: string,
-): Pick<BuildOptions, 'plugins' | 'pluginBaseDir' | 'outputs'> {
+): Pick<BuildOptions, 'plugins' | 'pluginBaseDir' | 'outputs' | 'executor' | 'executorOptions'> {
   const fromConfig = readConfigPlugins(flags.config, cwd);
   const plugins = [...flags.plugin, ...fromConfig];
   const outputs = flags.output.map(parseOutput);
+  const executorOptions = Object.fromEntries(
+    flags.executorOpt.map((text) => splitKeyValue(text, '--executor-opt')),
+  );
   return {
+    ...(flags.executor === undefined ? {} : { executor: flags.executor }),
+    ...(flags.executorOpt.length === 0 ? {} : { executorOptions }),
     ...(plugins.length === 0 ? {} : { plugins, pluginBaseDir: cwd }),
     ...(outputs.length === 0 ? {} : { outputs }),
   };
