@@ -27,9 +27,22 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['packages/*/src/**/*.e2e.test.ts', 'apps/*/src/**/*.e2e.test.ts', 'examples/**/*.e2e.test.ts'],
-          exclude: ['**/node_modules/**'],
+          exclude: ['**/node_modules/**', 'examples/realworld/**'],
           testTimeout: 300_000,
           hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        resolve,
+        ssr,
+        test: {
+          // The side-by-side corpus builds Debian images with apt and buildah: tens of minutes,
+          // so it runs alone through `pnpm test:realworld`.
+          name: 'realworld',
+          include: ['examples/realworld/**/*.e2e.test.ts'],
+          testTimeout: 1_800_000,
+          hookTimeout: 1_800_000,
           fileParallelism: false,
         },
       },
