@@ -214,3 +214,31 @@ describe('build media types', () => {
     );
   });
 });
+
+describe('build RUN here-document scripts', () => {
+  it('runs a #! body as a script file that stays out of the layer', async () => {
+    const context = await busyboxContext(
+      [
+        'FROM scratch',
+        'COPY rootfs/ /',
+        'RUN <<EOF',
+        '#!/bin/busybox sh',
+        'echo "ran $0" > /tmp/script.txt',
+        'EOF',
+        '',
+      ].join('\n'),
+    );
+    const { result, layout } = await buildIn(context);
+    expect(await layerPaths(layout, result, 1)).toEqual(['tmp/', 'tmp/script.txt']);
+    const digest = result.manifest.layers[1]?.digest.slice(7) as string;
+    const { stdout } = await exec('tar', [
+      '-xzOf',
+      path.join(layout, 'blobs/sha256', digest),
+      'tmp/script.txt',
+    ]);
+    expect(stdout).toBe('ran /dev/pipes/EOF\n');
+    expect(result.config.history?.at(-1)?.created_by).toBe(
+      'RUN /bin/sh -c /dev/pipes/EOF # buildkit',
+    );
+  });
+});

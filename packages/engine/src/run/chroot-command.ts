@@ -82,7 +82,7 @@ while [ "$n" -gt 0 ]; do
         [ -e "/dev/$node" ] || continue
         : > "$dst/$node" && mount --bind "/dev/$node" "$dst/$node" || fail "binding /dev/$node failed"
       done
-      mkdir "$dst/pts" "$dst/shm" && ln -s /proc/self/fd "$dst/fd" && ln -s /proc/self/fd/0 "$dst/stdin" &&
+      mkdir "$dst/pts" "$dst/shm" "$dst/pipes" && ln -s /proc/self/fd "$dst/fd" && ln -s /proc/self/fd/0 "$dst/stdin" &&
         ln -s /proc/self/fd/1 "$dst/stdout" && ln -s /proc/self/fd/2 "$dst/stderr" || fail "populating $dst failed" ;;
     bind) mount --bind "$src" "$dst" || fail "binding $src on $dst failed" ;;
     robind)

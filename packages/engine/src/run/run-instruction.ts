@@ -7,6 +7,12 @@ import { commandArgv } from '../stage/metadata-instructions.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { runWithExecutor } from '../plugins/run-executor.js';
 import { OutputTail } from './output-tail.js';
+import {
+  SCRIPT_DIR,
+  SINGLE_HEREDOC,
+  prepareShebangScript,
+  shebangScript,
+} from './heredoc-script.js';
 import { runInChroot } from './run-in-chroot.js';
 import { prepareRunMounts } from './run-mounts.js';
 import { resolveIdentityInRoot } from './users.js';
@@ -18,11 +24,10 @@ export function runCommandText(instruction: RunInstruction, shell: readonly stri
     : runArgv(instruction, shell).join(' ');
 }
 
-const SINGLE_HEREDOC = /^<<-?(["']?)[A-Za-z0-9_]+\1$/;
-
 /**
  * Returns the argv of a RUN. With here-documents it follows BuildKit: a command that is only
- * `<<EOF` runs the body with the shell, and any other command gets the bodies and delimiters
+ * `<<EOF` runs the body with the shell (or, for a `#!` body, the body as a script file at
+ * /dev/pipes/EOF), and any other command gets the bodies and delimiters
  * appended so the shell reads the here-documents itself.
  */
 export function runArgv(instruction: RunInstruction, shell: readonly string[]): string[] {
@@ -31,15 +36,8 @@ export function runArgv(instruction: RunInstruction, shell: readonly string[]): 
 
   const first = heredocs[0] as (typeof heredocs)[number];
   if (SINGLE_HEREDOC.test(command.command.trim())) {
-    if (first.content.startsWith('#!')) {
-      throw new EngineError(
-        'UNSUPPORTED_INSTRUCTION',
-        'RUN with a here-document script that starts with #! is not supported yet',
-        {
-          hint: 'Run the interpreter explicitly, for example RUN python3 <<EOF.',
-        },
-      );
-    }
+    // A #! body runs as a file (see prepareShebangScript), through the shell as BuildKit does.
+    if (shebangScript(instruction)) return [...shell, `${SCRIPT_DIR}/${first.name}`];
     return [...shell, first.content];
   }
   let script = command.command;
@@ -74,6 +72,13 @@ export async function executeRun(
   });
   // Mount points created in the root filesystem are removed after the snapshot, which changes the tree.
   if (prepared.changedRootfs) run.baselineCurrent = false;
+  const script = await prepareShebangScript(instruction, path.join(services.scratchDir, 'run'));
+  prepared.mounts.push(...script.mounts);
+  const cleanupMounts = prepared.cleanup;
+  prepared.cleanup = async () => {
+    await cleanupMounts();
+    await script.cleanup();
+  };
 
   if (services.runExecutor) {
     const tail = new OutputTail();
