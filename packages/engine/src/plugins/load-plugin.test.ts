@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { definePlugin } from '@kiln/plugin-api';
@@ -41,6 +41,27 @@ describe('loadPlugin', () => {
     const loaded = await loadPlugin(file, dir);
     expect(loaded.plugin.name).toBe('good');
     expect(loaded.source).toBe(file);
+  });
+
+  it('resolves an npm package with an import-only export', async () => {
+    const packageDir = path.join(dir, 'node_modules', 'esm-only-plugin');
+    await mkdir(packageDir, { recursive: true });
+    await writeFile(
+      path.join(packageDir, 'package.json'),
+      JSON.stringify({
+        name: 'esm-only-plugin',
+        type: 'module',
+        exports: { '.': { import: './main.js' } },
+      }),
+    );
+    await writeFile(
+      path.join(packageDir, 'main.js'),
+      "export default { name: 'esm-only-plugin', apiVersion: '^1.0.0' };\n",
+    );
+    const nested = path.join(dir, 'project', 'sub');
+    await mkdir(nested, { recursive: true });
+    const loaded = await loadPlugin('esm-only-plugin', nested);
+    expect(loaded.plugin.name).toBe('esm-only-plugin');
   });
 
   it('reports a missing npm package', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,6 +34,8 @@ export function resolvePluginSpecifier(specifier: string, baseDir: string): stri
     const require = createRequire(path.join(path.resolve(baseDir), 'noop.js'));
     return pathToFileURL(require.resolve(specifier)).href;
   } catch (error) {
+    const esmEntry = resolveImportOnlyPackage(specifier, baseDir, error);
+    if (esmEntry !== undefined) return pathToFileURL(esmEntry).href;
     throw new EngineError(
       'PLUGIN_LOAD_FAILED',
       `Plugin ${specifier} not found from ${path.resolve(baseDir)}`,
@@ -41,6 +44,45 @@ export function resolvePluginSpecifier(specifier: string, baseDir: string): stri
         cause: error,
       },
     );
+  }
+}
+
+// require.resolve applies the "require" export condition, so a package that exports only an
+// "import" entry fails with ERR_PACKAGE_PATH_NOT_EXPORTED. Its entry is then read from the
+// nearest node_modules/<name>/package.json: `exports["."]` ("import", then "default"), else `main`.
+function resolveImportOnlyPackage(
+  specifier: string,
+  baseDir: string,
+  error: unknown,
+): string | undefined {
+  if ((error as NodeJS.ErrnoException).code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') return undefined;
+  for (let dir = path.resolve(baseDir); ; dir = path.dirname(dir)) {
+    const packageDir = path.join(dir, 'node_modules', specifier);
+    const manifest = readJson(path.join(packageDir, 'package.json'));
+    if (manifest !== undefined) {
+      const entry = importEntry(manifest.exports) ?? manifest.main;
+      return typeof entry === 'string' ? path.join(packageDir, entry) : undefined;
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function importEntry(exports: unknown): string | undefined {
+  if (typeof exports === 'string') return exports;
+  if (typeof exports !== 'object' || exports === null) return undefined;
+  const conditions = exports as Record<string, unknown>;
+  const root = '.' in conditions ? conditions['.'] : conditions;
+  if (typeof root === 'string') return root;
+  if (typeof root !== 'object' || root === null) return undefined;
+  const map = root as Record<string, unknown>;
+  return importEntry(map.import) ?? importEntry(map.default);
+}
+
+function readJson(file: string): { exports?: unknown; main?: unknown } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { exports?: unknown; main?: unknown };
+  } catch {
+    return undefined;
   }
 }
 
