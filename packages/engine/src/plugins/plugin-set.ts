@@ -86,6 +86,8 @@ export class PluginSet {
       add(this.cacheStores, factory.scheme.toLowerCase(), plugin, factory, 'cache store scheme');
     for (const factory of plugin.outputs ?? [])
       add(this.outputs, factory.type, plugin, factory, 'output type');
+    // NOTE: context sources (`contextSources`) are accepted but not used yet: the build context
+    // is always a local directory.
     for (const factory of plugin.executors ?? [])
       add(this.executors, factory.name, plugin, factory, 'executor');
   }
