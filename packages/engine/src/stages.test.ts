@@ -242,3 +242,39 @@ describe('build RUN here-document scripts', () => {
     );
   });
 });
+
+describe('build RUN cache mounts', () => {
+  it('runs commands on a sharing=locked cache one at a time across stages', async () => {
+    const step = (name: string): string =>
+      `RUN --mount=type=cache,target=/c,sharing=locked echo start-${name} >> /c/log && sleep 0.3 && echo end-${name} >> /c/log && echo ${name} > /${name}`;
+    const context = await busyboxContext(
+      [
+        'FROM scratch AS base',
+        'COPY rootfs/ /',
+        'FROM base AS a',
+        step('a'),
+        'FROM base AS b',
+        step('b'),
+        'FROM base',
+        'COPY --from=a /a /a',
+        'COPY --from=b /b /b',
+        'RUN --mount=type=cache,target=/c cat /c/log > /log',
+        '',
+      ].join('\n'),
+    );
+    const { result, layout } = await buildIn(context, {
+      workDir: path.join(dir, `work-locked-${count}`),
+    });
+    const digest = result.manifest.layers.at(-1)?.digest.slice(7) as string;
+    const { stdout } = await exec('tar', [
+      '-xzOf',
+      path.join(layout, 'blobs/sha256', digest),
+      'log',
+    ]);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect([lines[0]?.slice(6), lines[2]?.slice(6)].sort()).toEqual(['a', 'b']);
+    expect(lines[1]).toBe(`end-${lines[0]?.slice(6)}`);
+    expect(lines[3]).toBe(`end-${lines[2]?.slice(6)}`);
+  });
+});

@@ -68,6 +68,7 @@ export async function executeRun(
     cacheDir: services.cacheMountDir,
     scratchDir: services.scratchDir,
     secrets: services.secrets,
+    signal: services.signal,
     sourceRoot: (from) => mountSourceRoot(from, services),
   });
   // Mount points created in the root filesystem are removed after the snapshot, which changes the tree.

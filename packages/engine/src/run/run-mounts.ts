@@ -16,6 +16,7 @@ import type { RunMount } from '@kiln/dockerfile-parser';
 import { EngineError } from '../errors.js';
 import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
 import type { SandboxMount } from './chroot-command.js';
+import { cacheDirInUse, lockCacheDir, useCacheDir } from './cache-mount-lock.js';
 
 const run = promisify(execFile);
 
@@ -28,6 +29,8 @@ export interface RunMountContext {
   cwd: string;
   /** Directory that keeps cache mounts between builds. */
   cacheDir: string;
+  /** Stops waiting for a `sharing=locked` cache mount. */
+  signal?: AbortSignal | undefined;
   /** Scratch directory of this build, for secret files and copies of writable binds. */
   scratchDir: string;
   secrets: Readonly<Record<string, SecretSource>>;
@@ -59,7 +62,10 @@ export async function prepareRunMounts(
   const mounts: SandboxMount[] = [];
   const env: string[] = [];
 
+  const releases: Array<() => Promise<void>> = [];
+
   const cleanup = async (): Promise<void> => {
+    for (const release of releases.splice(0).reverse()) await release();
     for (const entry of created.reverse()) {
       if (entry.directory) await rmdir(entry.hostPath).catch(() => undefined);
       else await rm(entry.hostPath, { force: true });
@@ -97,11 +103,20 @@ export async function prepareRunMounts(
       if (spec.type === 'tmpfs') {
         mounts.push({ kind: 'tmpfs', target });
       } else if (spec.type === 'cache') {
-        // NOTE: sharing=locked and private are treated as shared; concurrent builds may see each other's writes.
         const id = spec.id ?? spec.target;
-        const source = path.join(context.cacheDir, encodeURIComponent(id));
+        let source = path.join(context.cacheDir, encodeURIComponent(id));
+        if (spec.sharing === 'locked') {
+          releases.push(await lockCacheDir(source, context.signal));
+        } else if (spec.sharing === 'private' && cacheDirInUse(source)) {
+          // BuildKit gives a second writer of a private cache its own fresh directory.
+          // NOTE: that directory is dropped afterwards instead of being kept as another instance.
+          source = await mkdtemp(path.join(context.scratchDir, 'cache-'));
+          temporary.push(source);
+        }
         await mkdir(source, { recursive: true, mode: spec.mode ?? 0o755 });
         await chown(source, spec.uid ?? 0, spec.gid ?? 0);
+        const release = useCacheDir(source);
+        releases.push(async () => release());
         mounts.push({ kind: 'bind', source, target, readOnly: spec.readonly });
       } else {
         const root = await context.sourceRoot(spec.from);
