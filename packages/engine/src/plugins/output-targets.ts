@@ -5,6 +5,7 @@ import { EngineError } from '../errors.js';
 import type { BlobStore } from '../image/blob-store.js';
 import type { AssembledImage } from '../image/image-builder.js';
 import type { OutputResult } from '../options.js';
+import { forwardPluginEvent } from './plugin-events.js';
 import { pluginFailure } from './plugin-failure.js';
 import type { PluginSet } from './plugin-set.js';
 
@@ -68,14 +69,7 @@ export async function writePluginOutputs(
     try {
       const result = await output.target.write(built, {
         logger: services.logger(output.plugin),
-        emit: (event) =>
-          services.emit({
-            type: 'plugin-event',
-            plugin: output.plugin,
-            stage: undefined,
-            step: undefined,
-            event,
-          }),
+        emit: (event) => forwardPluginEvent(services.emit, output.plugin, undefined, event),
         signal: services.signal,
       });
       results.push({

@@ -5,7 +5,8 @@ const REDACTED = '***';
 
 /**
  * Creates the logger a plugin receives: each line becomes a `plugin-log` event with every known
- * secret value replaced by `***`. Debug lines are dropped unless `debug` is set.
+ * secret value replaced by `***`, and warn and error lines also a `warning` event. Debug lines
+ * are dropped unless `debug` is set.
  */
 export function createPluginLogger(
   plugin: string,
@@ -19,13 +20,18 @@ export function createPluginLogger(
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (message: string, fields?: LogFields): void => {
       if (level === 'debug' && !debug) return;
+      const text = redact(message);
       emit({
         type: 'plugin-log',
         plugin,
         level,
-        message: redact(message),
+        message: text,
         fields: fields === undefined ? undefined : redactFields(fields, redact),
       });
+      // Renderers show warnings, so a plugin's warn and error lines reach the user too.
+      if (level === 'warn' || level === 'error') {
+        emit({ type: 'warning', message: `${plugin}: ${text}`, file: undefined, line: undefined });
+      }
     };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

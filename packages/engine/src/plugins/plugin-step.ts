@@ -17,6 +17,7 @@ import { EngineError, cancelledError } from '../errors.js';
 import { envToMap, expansionEnvironment } from '../stage/environment.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { fromExtension } from './expand-phase.js';
+import { forwardPluginEvent } from './plugin-events.js';
 import { pluginFailure } from './plugin-failure.js';
 import type { PluginRuntime } from './plugin-runtime.js';
 import type { Provided } from './plugin-set.js';
@@ -62,6 +63,12 @@ export async function runPluginStep(
     scratchDir,
     plugin: plugin.name,
     addLayer: addStepLayer,
+    where: {
+      stage: step.stageIndex,
+      step: step.step,
+      file: raw.location.file,
+      line: raw.location.startLine,
+    },
   });
 
   let inputs: Record<string, string> = {};
@@ -98,7 +105,10 @@ function stepContext(
   services: BuildServices,
   runtime: PluginRuntime,
   step: StepInfo,
-  parts: Pick<InstructionContext, 'imageConfig' | 'scratchDir' | 'addLayer'> & { plugin: string },
+  parts: Pick<InstructionContext, 'imageConfig' | 'scratchDir' | 'addLayer'> & {
+    plugin: string;
+    where: { stage: number; step: number; file: string | undefined; line: number };
+  },
 ): InstructionContext {
   const { plugin } = parts;
   const env = Object.fromEntries(envToMap(run.meta.config.Env ?? []));
@@ -120,14 +130,7 @@ function stepContext(
     executor: runtime.executor,
     // NOTE: handlers get no cache store yet; the engine's layer cache has no plugin-facing view.
     cache: undefined,
-    emit: (event) =>
-      services.emit({
-        type: 'plugin-event',
-        plugin,
-        stage: step.stageIndex,
-        step: step.step,
-        event,
-      }),
+    emit: (event) => forwardPluginEvent(services.emit, plugin, parts.where, event),
     logger: runtime.logger(plugin),
     signal: services.signal ?? new AbortController().signal,
   };

@@ -179,6 +179,8 @@ describe('build instruction handlers', () => {
             Labels: { ...context.imageConfig.config?.Labels, greeted: name },
           };
           context.emit({ type: 'progress', message: `greeted ${name}` });
+          context.emit({ type: 'warning', message: 'greetings are loud' });
+          context.logger.warn(`used token ${process.env.KILN_PLUGIN_TEST_TOKEN ?? ''}`);
         },
       },
       {
@@ -201,8 +203,12 @@ describe('build instruction handlers', () => {
     const context = await makeContext({
       Dockerfile: 'FROM scratch\nARG WHO=world\nGREET $WHO\nLABEL a=1 b=2\n',
     });
-    const { result, events } = buildWith(context, { plugins: [greet] });
-    const built = await result;
+    process.env.KILN_PLUGIN_TEST_TOKEN = 'hunter2-secret';
+    const { result, events } = buildWith(context, {
+      plugins: [greet],
+      secrets: { token: { env: 'KILN_PLUGIN_TEST_TOKEN' } },
+    });
+    const built = await result.finally(() => delete process.env.KILN_PLUGIN_TEST_TOKEN);
 
     expect(built.manifest.layers).toHaveLength(1);
     expect(built.config.config?.Labels).toEqual({ greeted: 'world', 'replaced-label': '2' });
@@ -218,6 +224,19 @@ describe('build instruction handlers', () => {
       step: 2,
       event: { type: 'progress', message: 'greeted world' },
     });
+    expect(events).toContainEqual({
+      type: 'warning',
+      message: 'greet: greetings are loud',
+      file: 'Dockerfile',
+      line: 3,
+    });
+    expect(events).toContainEqual({
+      type: 'warning',
+      message: 'greet: used token ***',
+      file: undefined,
+      line: undefined,
+    });
+    expect(JSON.stringify(events)).not.toContain('hunter2-secret');
   });
 
   it('stops the build when a handler throws', async () => {
