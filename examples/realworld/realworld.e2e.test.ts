@@ -9,6 +9,7 @@ import {
   makeTempDir,
   pushBusybox,
   pushDebian,
+  removeTempDir,
   requireTool,
   startRegistry,
 } from '@kiln/testkit';
@@ -56,6 +57,7 @@ describe('real-world Dockerfiles, kiln beside buildah', () => {
     await writeFile(join(summaryDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     await storage?.remove();
     await registry?.stop();
+    if (workDir !== undefined) await removeTempDir(workDir);
   });
 
   for (const c of cases) {
