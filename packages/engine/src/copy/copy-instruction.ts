@@ -10,6 +10,7 @@ import { resolveIdentityInRoot } from '../run/users.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { extractArchive, isLocalArchive } from './archive.js';
+import { downloadUrl, isUrlSource } from './fetch-url.js';
 import { DockerIgnore } from '../context/dockerignore.js';
 import { applyModeSpec, parseChmod } from './file-mode.js';
 import { resolveCopyTargets } from './destination.js';
@@ -54,7 +55,17 @@ export async function executeCopy(
 
   const matched: ContextEntry[] = [];
   const pivots = new Map<ContextEntry, string>();
+  const downloads = new Set<ContextEntry>();
   for (const pattern of instruction.sources) {
+    if (instruction.kind === 'add' && isUrlSource(pattern)) {
+      const entry = await downloadUrl(pattern, services.scratchDir, {
+        checksum: instruction.checksum,
+        signal: services.signal,
+      });
+      downloads.add(entry);
+      matched.push(entry);
+      continue;
+    }
     for (const entry of await source.match(pattern)) {
       if (excluded(entry.hostPath)) continue;
       matched.push(entry);
@@ -69,8 +80,10 @@ export async function executeCopy(
   // ADD unpacks local tar archives (found by their first bytes) into the destination directory.
   const archives = new Set<ContextEntry>();
   if (instruction.kind === 'add') {
+    // Downloaded files are never unpacked, as Docker documents for ADD <URL>.
     for (const entry of matched)
-      if (entry.stats.isFile() && (await isLocalArchive(entry.hostPath))) archives.add(entry);
+      if (!downloads.has(entry) && entry.stats.isFile() && (await isLocalArchive(entry.hostPath)))
+        archives.add(entry);
   }
 
   const heredocs = instruction.sourceContents.map((file) => ({
@@ -147,13 +160,17 @@ export async function executeCopy(
 
 function rejectUnsupportedFlags(instruction: CopyInstruction | AddInstruction): void {
   const unsupported: string[] = [];
-  if (instruction.kind === 'add' && instruction.checksum !== undefined)
-    unsupported.push('--checksum');
   if (
     instruction.kind === 'add' &&
-    instruction.sources.some((s) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s))
+    instruction.checksum !== undefined &&
+    !(instruction.sources.length === 1 && isUrlSource(instruction.sources[0] as string))
   )
-    unsupported.push('URL sources');
+    unsupported.push('--checksum without a single http(s) source');
+  if (
+    instruction.kind === 'add' &&
+    instruction.sources.some((s) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !isUrlSource(s))
+  )
+    unsupported.push('sources other than http(s) URLs (git)');
   if (unsupported.length > 0) {
     throw new EngineError(
       'UNSUPPORTED_INSTRUCTION',

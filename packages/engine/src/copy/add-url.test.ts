@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../build.js';
+
+const exec = promisify(execFile);
+const BODY = 'downloaded content\n';
+const LAST_MODIFIED = 'Wed, 21 Oct 2015 07:28:00 GMT';
+let dir: string;
+let server: Server;
+let base: string;
+let count = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-add-url-test-'));
+  server = createServer((request, response) => {
+    if (request.url === '/files/data.txt') {
+      response.writeHead(200, { 'last-modified': LAST_MODIFIED });
+      response.end(BODY);
+    } else {
+      response.writeHead(404);
+      response.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function buildAdd(line: string): Promise<string[]> {
+  count += 1;
+  const context = path.join(dir, `context-${count}`);
+  await mkdir(context, { recursive: true });
+  await writeFile(path.join(context, 'Dockerfile'), `FROM scratch\n${line}\n`);
+  const layout = `${context}-layout`;
+  const result = await build({
+    context,
+    noPush: true,
+    ociLayoutPath: layout,
+    workDir: path.join(dir, 'work'),
+  });
+  const digest = result.manifest.layers.at(-1)?.digest.slice(7) as string;
+  const { stdout } = await exec(
+    'tar',
+    ['--full-time', '-tvzf', path.join(layout, 'blobs/sha256', digest)],
+    { env: { ...process.env, TZ: 'UTC' } },
+  );
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => !l.endsWith('/'))
+    .map((l) => {
+      const p = l.split(/\s+/);
+      return `${p[0]} ${p[2]} ${p[3]} ${p[4]} ${p.slice(5).join(' ')}`;
+    });
+}
+
+describe('ADD URL', () => {
+  it('downloads into a directory with mode 0600 and the Last-Modified time', async () => {
+    const listing = await buildAdd(`ADD ${base}/files/data.txt /downloads/`);
+    expect(listing).toEqual([`-rw------- ${BODY.length} 2015-10-21 07:28:00 downloads/data.txt`]);
+  });
+
+  it('checks --checksum and names the file by the destination', async () => {
+    const sum = `sha256:${createHash('sha256').update(BODY).digest('hex')}`;
+    const listing = await buildAdd(`ADD --checksum=${sum} ${base}/files/data.txt /data`);
+    expect(listing[0]).toMatch(/ data$/);
+    await expect(
+      buildAdd(`ADD --checksum=sha256:${'0'.repeat(64)} ${base}/files/data.txt /data`),
+    ).rejects.toMatchObject({ code: 'ADD_CHECKSUM_MISMATCH' });
+  });
+
+  it('fails with the status for a missing file', async () => {
+    await expect(buildAdd(`ADD ${base}/missing /x`)).rejects.toMatchObject({
+      code: 'ADD_DOWNLOAD_FAILED',
+      message: expect.stringContaining('HTTP 404'),
+    });
+  });
+});
