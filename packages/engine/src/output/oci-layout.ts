@@ -1,11 +1,20 @@
+import { createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { MediaType, OCI_LAYOUT_VERSION, parseDigest, parseImageIndex } from '@kiln/oci-spec';
 import type { Descriptor, ImageIndex } from '@kiln/oci-spec';
 import { EngineError } from '../errors.js';
 import type { AssembledImage } from '../image/image-builder.js';
 import type { BlobStore } from '../image/blob-store.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic-file.js';
+
+/**
+ * Where layer blobs come from: the build's blob store (files, hard-linked when possible) or an
+ * opener, as an output target receives them.
+ */
+export type LayoutBlobs = Pick<BlobStore, 'path'> | { openBlob(digest: string): Promise<Readable> };
 
 /** Annotation that names an image in a layout's index.json. */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
@@ -17,14 +26,14 @@ export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 export async function writeOciLayout(
   dir: string,
   image: AssembledImage,
-  store: BlobStore,
+  blobs: LayoutBlobs,
   refName: string,
 ): Promise<void> {
   await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
   const index = await readExistingIndex(dir);
 
   for (const layer of image.manifest.layers)
-    await copyBlob(store.path(layer.digest), blobPath(dir, layer.digest));
+    await copyLayerBlob(blobs, layer.digest, blobPath(dir, layer.digest));
   await writeBlob(dir, image.configDescriptor.digest, image.configBytes);
   await writeBlob(dir, image.digest, image.manifestBytes);
 
@@ -79,6 +88,19 @@ async function exists(file: string): Promise<boolean> {
 async function writeBlob(dir: string, digest: string, bytes: Uint8Array): Promise<void> {
   const target = blobPath(dir, digest);
   if (!(await exists(target))) await writeFileAtomic(target, bytes);
+}
+
+async function copyLayerBlob(blobs: LayoutBlobs, digest: string, target: string): Promise<void> {
+  if ('path' in blobs) return copyBlob(blobs.path(digest), target);
+  if (await exists(target)) return;
+  const temp = tempPathFor(target);
+  try {
+    await pipeline(await blobs.openBlob(digest), createWriteStream(temp));
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 /** Hard-links a blob when the layout shares the store's file system, else copies it; both by rename. */

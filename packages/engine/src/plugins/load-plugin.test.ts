@@ -183,6 +183,15 @@ describe('PluginSet', () => {
     expect(set(a, a).plugins).toHaveLength(1);
   });
 
+  it('rejects a plugin output named like a built-in', () => {
+    const a = definePlugin({
+      name: 'a',
+      apiVersion: '^1',
+      outputs: [{ type: 'oci', create: () => ({ write: async () => ({ location: '' }) }) }],
+    });
+    expect(() => set(a)).toThrow('Plugin a provides the output type oci, which is built in');
+  });
+
   it('rejects two different plugins of one name', () => {
     const a = definePlugin({ name: 'same', apiVersion: '^1' });
     const b = definePlugin({ name: 'same', apiVersion: '^1' });

@@ -1,13 +1,18 @@
 import { Readable } from 'node:stream';
-import type { BuiltImage, OutputTarget, PluginLogger } from '@kiln/plugin-api';
+import { API_VERSION } from '@kiln/plugin-api';
+import type { BuiltImage, KilnPlugin, OutputTarget, PluginLogger } from '@kiln/plugin-api';
 import type { BuildEvent } from '../events.js';
 import { EngineError } from '../errors.js';
 import type { BlobStore } from '../image/blob-store.js';
 import type { AssembledImage } from '../image/image-builder.js';
 import type { OutputResult } from '../options.js';
 import { forwardPluginEvent } from './plugin-events.js';
+import { BUILTIN_OUTPUTS } from './builtin-outputs.js';
 import { pluginFailure } from './plugin-failure.js';
 import type { PluginSet } from './plugin-set.js';
+
+// Stands for the engine in messages about its built-in outputs.
+const KILN: KilnPlugin = { name: 'kiln', apiVersion: API_VERSION };
 
 /** An output that `--output type=NAME,key=value` requests. */
 export interface OutputRequest {
@@ -32,14 +37,16 @@ export async function prepareOutputs(
 ): Promise<PreparedOutput[]> {
   const prepared: PreparedOutput[] = [];
   for (const request of requests) {
-    const provided = plugins.outputs.get(request.type);
+    const builtin = BUILTIN_OUTPUTS.get(request.type);
+    const provided =
+      builtin === undefined ? plugins.outputs.get(request.type) : { plugin: KILN, value: builtin };
     if (provided === undefined) {
       const known = [...plugins.outputs.keys()];
       throw new EngineError('INVALID_OPTION', `Unknown output type ${request.type}`, {
         hint:
           known.length === 0
             ? 'Load a plugin that provides it with --plugin.'
-            : `Output types from plugins: ${known.join(', ')}.`,
+            : `Output types: ${[...BUILTIN_OUTPUTS.keys(), ...known].join(', ')}.`,
       });
     }
     try {

@@ -8,6 +8,7 @@ import type {
   OutputTargetFactory,
 } from '@kiln/plugin-api';
 import { EngineError } from '../errors.js';
+import { BUILTIN_OUTPUTS } from './builtin-outputs.js';
 import type { LoadedPlugin } from './load-plugin.js';
 
 /** An extension point together with the plugin that provides it, for messages and events. */
@@ -84,6 +85,14 @@ export class PluginSet {
     }
     for (const factory of plugin.cacheStores ?? [])
       add(this.cacheStores, factory.scheme.toLowerCase(), plugin, factory, 'cache store scheme');
+    for (const factory of plugin.outputs ?? []) {
+      if (BUILTIN_OUTPUTS.has(factory.type)) {
+        throw conflict(
+          `Plugin ${plugin.name} provides the output type ${factory.type}, which is built in`,
+          'Give the plugin output another type name.',
+        );
+      }
+    }
     for (const factory of plugin.outputs ?? [])
       add(this.outputs, factory.type, plugin, factory, 'output type');
     // NOTE: context sources (`contextSources`) are accepted but not used yet: the build context
