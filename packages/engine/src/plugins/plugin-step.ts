@@ -82,14 +82,14 @@ export async function runPluginStep(
     await rm(scratchDir, { recursive: true, force: true });
   }
 
-  // A handler may replace `imageConfig.config` or set top-level fields; keep what it left.
+  // A handler may replace `imageConfig.config` or set top-level fields, so the stage keeps what it left.
   run.image.containerConfig = imageConfig.config ?? {};
   run.meta.config = run.image.containerConfig;
   if (imageConfig.author !== undefined) run.image.author = imageConfig.author;
   if (handler.effect === 'filesystem') run.baselineCurrent = false;
   if (added.length === 0) run.image.addEmptyLayerHistory(raw.original);
 
-  // NOTE: plugin steps always run: the layer cache does not store their layers yet. Their
+  // NOTE: plugin steps always run, because the layer cache does not store their layers yet. Their
   // instruction and cache inputs still feed the key chain, so later steps miss when they change.
   services.layerCache?.advanceUncached(
     run,
@@ -128,7 +128,7 @@ function stepContext(
     context: runtime.context,
     addLayer: parts.addLayer,
     executor: runtime.executor,
-    // NOTE: handlers get no cache store yet; the engine's layer cache has no plugin-facing view.
+    // NOTE: handlers get no cache store yet, because the layer cache has no view for plugins.
     cache: undefined,
     emit: (event) => forwardPluginEvent(services.emit, plugin, parts.where, event),
     logger: runtime.logger(plugin),
