@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAst } from './ast/parse.js';
 import { dumpNode } from './ast/node.js';
 import { DockerfileParseError } from './errors.js';
+import { conformanceDir } from './test-support/conformance-dir.js';
 
 // BuildKit's parser test data, read in place from the shared folder next to the repository.
-const CONFORMANCE = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/conformance');
+const CONFORMANCE = conformanceDir();
 const PARSER_DATA = join(CONFORMANCE, 'buildkit-parser');
 
 function requireFolder(path: string): string {

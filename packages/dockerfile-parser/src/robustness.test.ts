@@ -1,16 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DockerfileParseError } from './errors.js';
 import { expandInstruction } from './instructions/expand.js';
 import { parseDockerfile } from './stages/assemble.js';
+import { conformanceDir } from './test-support/conformance-dir.js';
 
-const GOLDEN = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../../../shared/conformance/buildkit-parser/testfiles',
-);
+const GOLDEN = join(conformanceDir(), 'buildkit-parser/testfiles');
 
 function goldenFiles(): string[] {
   if (!existsSync(GOLDEN)) throw new Error(`conformance data not found at ${GOLDEN}`);

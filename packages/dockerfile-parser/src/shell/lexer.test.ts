@@ -1,15 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShellExpansionError } from './errors.js';
 import { expandWord, expandWords, processWord } from './lexer.js';
+import { conformanceDir } from '../test-support/conformance-dir.js';
 
 // BuildKit's shell lexer tables, read in place from the shared folder next to the repository.
-const SHELL_DATA = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../../../../shared/conformance/buildkit-shell',
-);
+const SHELL_DATA = join(conformanceDir(), 'buildkit-shell');
 
 function readTable(name: string): string[] {
   const path = join(SHELL_DATA, name);
