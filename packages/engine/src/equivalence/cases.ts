@@ -12,6 +12,8 @@ export interface EquivalenceCase {
   ignore?: IgnoreRule[];
   /** Env that Docker's builder writes, checked on Kiln's image where buildah's differs. */
   dockerEnv?: string[];
+  /** Cmd that Docker's builder writes, checked on Kiln's image where buildah's differs. */
+  dockerCmd?: string[];
 }
 
 const BUSYBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -94,5 +96,44 @@ export const EQUIVALENCE_CASES: readonly EquivalenceCase[] = [
       'CMD ["cat", "app"]',
       '',
     ].join('\n'),
+  },
+  {
+    name: 'health check, shell and onbuild',
+    dockerfile: [
+      'FROM busybox',
+      'SHELL ["/bin/sh", "-ec"]',
+      'HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD wget -q -O- http://127.0.0.1/ || exit 1',
+      'ONBUILD RUN echo child',
+      'RUN echo shell > /shell.txt',
+      'CMD echo done',
+      '',
+    ].join('\n'),
+    ignore: [
+      {
+        config: 'Cmd',
+        reason:
+          'Docker wraps a shell-form CMD in the SHELL of the stage (withShell in dockerfile2llb); buildah 1.28 keeps /bin/sh -c',
+      },
+    ],
+    dockerCmd: ['/bin/sh', '-ec', 'echo done'],
+  },
+  {
+    name: 'copy links and owner names',
+    dockerfile: [
+      'FROM busybox',
+      'COPY --chown=nobody:nogroup tree/ /tree/',
+      'RUN ln -s /tree/file /link && ln /tree/file /tree/hard && mkdir -p /deep/a/b',
+      'COPY --chown=nobody tree/file /deep/a/b/c/',
+      '',
+    ].join('\n'),
+    files: { 'tree/file': 'content\n', 'tree/sub/inner': 'inner\n' },
+    ignore: [
+      {
+        path: '/tree/hard',
+        fields: ['hardlinkOf'],
+        reason:
+          'linking a file of a lower layer copies it up on overlayfs, so BuildKit writes both names as one hardlinked pair; buildah with vfs writes the new name as a separate file',
+      },
+    ],
   },
 ];

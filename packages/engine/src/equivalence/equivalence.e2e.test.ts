@@ -105,6 +105,7 @@ describe('equivalence with buildah bud', () => {
         expect(comparison.differences.map(formatDifference)).toEqual([]);
         expect(comparison.entryCount.a).toBeGreaterThan(0);
         if (testCase.dockerEnv) expect(kiln.config.config?.Env).toEqual(testCase.dockerEnv);
+        if (testCase.dockerCmd) expect(kiln.config.config?.Cmd).toEqual(testCase.dockerCmd);
       },
       120_000,
     );
