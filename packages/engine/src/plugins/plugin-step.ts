@@ -128,8 +128,7 @@ function stepContext(
     context: runtime.context,
     addLayer: parts.addLayer,
     executor: runtime.executor,
-    // NOTE: handlers get no cache store yet, because the layer cache has no view for plugins.
-    cache: undefined,
+    cache: services.layerCache?.store,
     emit: (event) => forwardPluginEvent(services.emit, plugin, parts.where, event),
     logger: runtime.logger(plugin),
     signal: services.signal ?? new AbortController().signal,

@@ -180,6 +180,7 @@ describe('build instruction handlers', () => {
           };
           context.emit({ type: 'progress', message: `greeted ${name}` });
           context.emit({ type: 'warning', message: 'greetings are loud' });
+          if (context.cache !== undefined) throw new Error('no cache was configured');
           context.logger.warn(`used token ${process.env.KILN_PLUGIN_TEST_TOKEN ?? ''}`);
         },
       },
