@@ -18,7 +18,10 @@ import type { PluginSet } from './plugin-set.js';
 
 export interface ExpandPhaseOptions {
   context: BuildContextReader;
-  /** Build args (`--build-arg`), as expand handlers see them. */
+  /**
+   * Build args (`--build-arg`), as expand handlers see them.
+   * NOTE: ARG defaults in the Dockerfile are not included, because ARGs are resolved after expansion.
+   */
   args: Readonly<Record<string, string>>;
   logger(plugin: string): PluginLogger;
   signal: AbortSignal;
