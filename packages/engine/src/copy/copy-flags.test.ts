@@ -91,3 +91,27 @@ describe('COPY flags', () => {
     ]);
   });
 });
+
+describe('COPY special files', () => {
+  it('recreates FIFOs and device nodes as Docker does', async () => {
+    count += 1;
+    const context = path.join(dir, `context-${count}`);
+    await mkdir(path.join(context, 'special'), { recursive: true });
+    await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY special/ /special/\n');
+    await exec('mkfifo', [path.join(context, 'special/pipe')]);
+    await exec('mknod', [path.join(context, 'special/null'), 'c', '1', '3']);
+    const layout = `${context}-layout`;
+    const result = await build({
+      context,
+      noPush: true,
+      ociLayoutPath: layout,
+      reproducible: true,
+      workDir: path.join(dir, 'work'),
+    });
+    const digest = result.manifest.layers.at(-1)?.digest.slice(7) as string;
+    const { stdout } = await exec('tar', ['-tvzf', path.join(layout, 'blobs/sha256', digest)]);
+    const lines = stdout.trim().split('\n');
+    expect(lines.find((line) => line.endsWith('special/pipe'))).toMatch(/^p/);
+    expect(lines.find((line) => line.endsWith('special/null'))).toMatch(/^c.* 1,3 /);
+  });
+});

@@ -11,11 +11,25 @@ import {
   rm,
   symlink,
 } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { ChangeSetEntry } from '@kiln/layer-writer';
 import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
 import { applyModeSpec } from './file-mode.js';
 import type { ModeSpec } from './file-mode.js';
+
+const execFileAsync = promisify(execFile);
+
+/** The `mknod` type arguments for a FIFO or device: `p`, or `c`/`b` with major and minor. */
+function mknodType(stats: Stats): string[] {
+  if (stats.isFIFO()) return ['p'];
+  // Linux encodes dev_t with the major in bits 8-19 (and 32+) and the minor in bits 0-7 and 20-31.
+  const rdev = BigInt(stats.rdev);
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return [stats.isCharacterDevice() ? 'c' : 'b', String(major), String(minor)];
+}
 
 export interface Ownership {
   uid: number;
@@ -103,8 +117,15 @@ export async function copyEntry(
     await symlink(await readlink(sourcePath), target);
   } else if (sourceStats.isFile()) {
     await copyFile(sourcePath, target);
+  } else if (
+    sourceStats.isFIFO() ||
+    sourceStats.isCharacterDevice() ||
+    sourceStats.isBlockDevice()
+  ) {
+    // Docker's copy recreates FIFOs and device nodes; Node has no mknod, so the system tool does.
+    await execFileAsync('mknod', ['--', target, ...mknodType(sourceStats)]);
   } else {
-    return; // NOTE: sockets, FIFOs and device files in the source are skipped; Docker copies FIFOs and devices.
+    return; // NOTE: sockets in the source are skipped.
   }
   await applyAttributes(target, sourceStats, options.owner, options.mode);
   options.recorder.add(target);
