@@ -241,6 +241,8 @@ async function buildStage(
 
   let image: ImageBuilder;
   let cacheParent = 'scratch';
+  // With a layer cache the base is applied only when a step must run (see LayerCache.defer).
+  let applyBase: ((target: string) => Promise<void>) | undefined;
   if (stage.from.stageRef !== undefined) {
     const parent = services.stages.get(stage.from.stageRef);
     if (!parent)
@@ -251,12 +253,13 @@ async function buildStage(
       );
     if (services.layerCache) cacheParent = services.layerCache.chainKey(parent);
     const parentImage = parent.image.assemble();
-    await applyLayers(
-      services.store,
-      parentImage.manifest.layers,
-      parentImage.config.rootfs.diff_ids,
-      rootfs,
-    );
+    applyBase = (target) =>
+      applyLayers(
+        services.store,
+        parentImage.manifest.layers,
+        parentImage.config.rootfs.diff_ids,
+        target,
+      );
     image = new ImageBuilder(
       { config: parentImage.config, layers: parentImage.manifest.layers },
       stagePlatform,
@@ -282,7 +285,8 @@ async function buildStage(
       digest: base.digest,
       layers: base.layers.length,
     });
-    await applyLayers(services.store, base.layers, base.config.rootfs.diff_ids, rootfs);
+    applyBase = (target) =>
+      applyLayers(services.store, base.layers, base.config.rootfs.diff_ids, target);
     const repository = base.reference.repository;
     const sources = [
       base.reference.name(),
@@ -294,6 +298,7 @@ async function buildStage(
     image = new ImageBuilder({ config: base.config, layers: base.layers }, stagePlatform, created);
   }
 
+  if (applyBase && !services.layerCache) await applyBase(rootfs);
   const run = await createStageRun(stage, rootfs, image, {
     snapshotDir: path.join(services.scratchDir, 'snapshots'),
     buildArgs: services.buildArgs,
@@ -309,6 +314,10 @@ async function buildStage(
   });
   stageRuns.push(run);
   services.layerCache?.startStage(run, cacheParent, stagePlatform);
+  if (applyBase && services.layerCache) {
+    const apply = applyBase;
+    services.layerCache.defer(run, () => apply(run.rootfs));
+  }
   await runStageInstructions(stage, run, services, parsed.escapeToken);
   return run;
 }

@@ -44,6 +44,7 @@ export async function runCachedStep(
   const base = { stage: run.index, step, instruction: instruction.original };
 
   if (!cache.covers(instruction.kind) || hasContextBindMount(instruction)) {
+    await materializeFor(run, instruction, services);
     const layer = await options.execute();
     cache.advanceUncached(
       run,
@@ -81,10 +82,32 @@ export async function runCachedStep(
     cache.warn(`Layer cache entry is damaged and was ignored: ${lookup.message}`);
   }
   const explanation: CacheMissExplanation = await explainCacheMiss(cache.store, inputs);
+  await materializeFor(run, instruction, services);
   const layer = await options.execute();
   await storeLayer(cache, run, services, key, inputs, layer, options.createdBy());
   cache.record(run, { ...base, status: 'miss', key, explanation, ...(corrupt ? { corrupt } : {}) });
   return layer;
+}
+
+/** Applies the deferred changes of the stage and of every stage the instruction reads from. */
+async function materializeFor(
+  run: StageRun,
+  instruction: CacheableInstruction,
+  services: BuildServices,
+): Promise<void> {
+  const cache = services.layerCache;
+  if (cache === undefined) return;
+  await cache.materialize(run);
+  const sources: string[] = [];
+  if (instruction.kind === 'copy' && instruction.from !== undefined) sources.push(instruction.from);
+  if (instruction.kind === 'run')
+    for (const mount of instruction.mounts) if (mount.from !== undefined) sources.push(mount.from);
+  for (const source of sources) {
+    const name = source.toLowerCase();
+    const index = services.stageNames.get(name) ?? (/^\d+$/.test(name) ? Number(name) : undefined);
+    const stage = index === undefined ? undefined : services.stages.get(index);
+    if (stage !== undefined) await cache.materialize(stage);
+  }
 }
 
 // A bind mount of the context or a stage exposes files the key does not hash, so such a RUN is not cached.
@@ -164,22 +187,56 @@ async function applyHit(
       await rm(temp, { force: true });
     }
   }
-  const { diffId } = await applyLayer(services.store.path(descriptor.digest), run.rootfs, {
-    allowDevices: true,
-  });
-  if (recordedDiffId !== undefined && diffId !== recordedDiffId) {
-    throw new EngineError(
-      'CACHE_ENTRY_INVALID',
-      `Cached layer ${descriptor.digest} has diffID ${diffId}, but its cache record lists ${recordedDiffId}`,
+  const cache = services.layerCache;
+  if (cache !== undefined && recordedDiffId !== undefined && cache.isDeferred(run)) {
+    // The root filesystem is not unpacked yet; the layer joins the queue and is checked when applied.
+    cache.defer(run, async () => {
+      await applyVerified(
+        services.store.path(descriptor.digest),
+        run.rootfs,
+        descriptor.digest,
+        recordedDiffId,
+      );
+    });
+    run.image.addLayer(
       {
-        hint: `Remove the entry from the layer cache (${services.layerCache?.store.name ?? 'the store'}) and build again.`,
+        digest: descriptor.digest,
+        size: descriptor.size,
+        diffId: recordedDiffId,
+        mediaType: descriptor.mediaType,
       },
+      createdBy(),
     );
+    return { digest: descriptor.digest, size: descriptor.size };
   }
+  const diffId = await applyVerified(
+    services.store.path(descriptor.digest),
+    run.rootfs,
+    descriptor.digest,
+    recordedDiffId,
+  );
   run.image.addLayer(
     { digest: descriptor.digest, size: descriptor.size, diffId, mediaType: descriptor.mediaType },
     createdBy(),
   );
   run.baselineCurrent = false;
   return { digest: descriptor.digest, size: descriptor.size };
+}
+
+/** Applies a cached layer file and checks its diffID against the record's. */
+async function applyVerified(
+  file: string,
+  rootfs: string,
+  digest: string,
+  recordedDiffId: string | undefined,
+): Promise<string> {
+  const { diffId } = await applyLayer(file, rootfs, { allowDevices: true });
+  if (recordedDiffId !== undefined && diffId !== recordedDiffId) {
+    throw new EngineError(
+      'CACHE_ENTRY_INVALID',
+      `Cached layer ${digest} has diffID ${diffId}, but its cache record lists ${recordedDiffId}`,
+      { hint: 'Remove the entry from the layer cache and build again.' },
+    );
+  }
+  return diffId;
 }

@@ -140,6 +140,16 @@ describe('layer cache in a local directory', () => {
     expect(fields).toContain('args.VERSION');
     // The final stage copies a file that changed, so its COPY --from misses.
     expect(rebuilt.statuses).toContain('1:2=miss');
+    // Steps that ran after hits saw the hit layers: the image equals an uncached build's.
+    const uncached = await kilnBuild(
+      context,
+      {},
+      {
+        buildArgs: { VERSION: '2' },
+        workDir: path.join(tmp, 'work-uncached'),
+      },
+    );
+    expect(rebuilt.result.digest).toBe(uncached.result.digest);
   });
 
   it('build arg no step uses keeps every hit', async () => {
@@ -210,6 +220,31 @@ describe('layer cache in a registry repository', () => {
     const second = await kilnBuild(context, cache, { workDir: path.join(tmp, 'work-r2') });
     expect(second.statuses.every((status) => status.endsWith('=hit'))).toBe(true);
     expect(second.result.digest).toBe(first.result.digest);
+  });
+});
+
+describe('push with a registry cache', () => {
+  it('mounts cached layers from the cache repository', async () => {
+    const context = await writeContext('registry-push');
+    const cache = { enabled: true, repo: `${registry.host}/kiln-cache-push` };
+    await kilnBuild(context, cache, { workDir: path.join(tmp, 'work-p1') });
+
+    const logBefore = (await readFile(registry.logPath, 'utf8')).length;
+    const pushed = await kilnBuild(context, cache, {
+      workDir: path.join(tmp, 'work-p2'),
+      noPush: false,
+      insecure: true,
+      destinations: [`${registry.host}/cached-app:1`],
+    });
+    const requests = (await readFile(registry.logPath, 'utf8')).slice(logBefore);
+    const built = pushed.result.manifest.layers.at(-1)?.digest ?? '';
+    const hex = built.slice('sha256:'.length);
+    expect(requests).toMatch(
+      new RegExp(`cached-app/blobs/uploads/\\?[^ "]*mount=sha256(:|%3A)${hex}`),
+    );
+    expect(requests).not.toMatch(
+      new RegExp(`PUT /v2/cached-app/blobs/uploads/[^ "]*digest=sha256(:|%3A)${hex}`),
+    );
   });
 });
 

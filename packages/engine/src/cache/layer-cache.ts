@@ -71,6 +71,7 @@ export class LayerCache {
   readonly failedWrites: Array<{ key: string; message: string }> = [];
   readonly #chains = new WeakMap<StageRun, StageChain>();
   readonly #outcomes = new WeakMap<StageRun, StepCacheResult>();
+  readonly #pending = new WeakMap<StageRun, Array<() => Promise<void>>>();
 
   constructor(
     readonly store: CacheStore,
@@ -147,6 +148,29 @@ export class LayerCache {
   advanceUncached(run: StageRun, instructionText: string, diffId: string | undefined): void {
     const chain = this.#chain(run);
     chain.key = sha256Digest(JSON.stringify([chain.key, instructionText, diffId ?? 'empty']));
+  }
+
+  /**
+   * Queues a change to the stage's root filesystem (its base, or a hit's layer) until a step needs
+   * the files, so that a build whose steps all hit never unpacks a root filesystem.
+   */
+  defer(run: StageRun, apply: () => Promise<void>): void {
+    const pending = this.#pending.get(run) ?? [];
+    pending.push(apply);
+    this.#pending.set(run, pending);
+  }
+
+  isDeferred(run: StageRun): boolean {
+    return (this.#pending.get(run)?.length ?? 0) > 0;
+  }
+
+  /** Applies the queued changes of `run` in order; the next RUN then takes a new snapshot baseline. */
+  async materialize(run: StageRun): Promise<void> {
+    const pending = this.#pending.get(run);
+    if (pending === undefined) return;
+    this.#pending.delete(run);
+    for (const apply of pending) await apply();
+    run.baselineCurrent = false;
   }
 
   covers(kind: 'run' | 'copy' | 'add' | 'workdir'): boolean {

@@ -102,6 +102,8 @@ export async function runStageInstructions(
       { escapeToken },
     );
     const pluginHandler = buildHandlerFor(services.plugins, instruction);
+    // A plugin step may read the root filesystem, so a cache's deferred changes are applied first.
+    if (pluginHandler) await services.layerCache?.materialize(run);
     const layer =
       pluginHandler && services.plugins
         ? await runPluginStep(pluginHandler, instruction, run, services, services.plugins, {
