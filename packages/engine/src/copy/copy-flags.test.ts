@@ -115,3 +115,25 @@ describe('COPY special files', () => {
     expect(lines.find((line) => line.endsWith('special/null'))).toMatch(/^c.* 1,3 /);
   });
 });
+
+describe('COPY hardlinks', () => {
+  it('keeps names of one file linked', async () => {
+    count += 1;
+    const context = path.join(dir, `context-${count}`);
+    await mkdir(path.join(context, 'tree'), { recursive: true });
+    await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY tree/ /tree/\n');
+    await writeFile(path.join(context, 'tree/a'), 'same');
+    await exec('ln', [path.join(context, 'tree/a'), path.join(context, 'tree/b')]);
+    const layout = `${context}-layout`;
+    const result = await build({
+      context,
+      noPush: true,
+      ociLayoutPath: layout,
+      reproducible: true,
+      workDir: path.join(dir, 'work'),
+    });
+    const digest = result.manifest.layers.at(-1)?.digest.slice(7) as string;
+    const { stdout } = await exec('tar', ['-tvzf', path.join(layout, 'blobs/sha256', digest)]);
+    expect(stdout).toMatch(/^h.* tree\/b link to tree\/a$/m);
+  });
+});

@@ -51,6 +51,7 @@ export async function executeCopy(
     mode,
     recorder,
     include: (file: string, stats: Stats) => source.includes(file, stats) && !excluded(file),
+    hardlinks: new Map<string, string>(),
   };
 
   const matched: ContextEntry[] = [];

@@ -3,6 +3,7 @@ import {
   chmod,
   copyFile,
   lchown,
+  link,
   lstat,
   lutimes,
   mkdir,
@@ -89,6 +90,11 @@ export interface CopyOptions {
   recorder: CopyRecorder;
   /** Returns false for source paths to leave out (files excluded by .dockerignore). */
   include?: (sourcePath: string, stats: Stats) => boolean;
+  /**
+   * Targets already written for source files with several names, by `dev:ino`, so that the other
+   * names become hardlinks again, as Docker's copy keeps them. Shared by one instruction.
+   */
+  hardlinks?: Map<string, string>;
 }
 
 /**
@@ -116,7 +122,15 @@ export async function copyEntry(
   if (sourceStats.isSymbolicLink()) {
     await symlink(await readlink(sourcePath), target);
   } else if (sourceStats.isFile()) {
+    const inode = sourceStats.nlink > 1 ? `${sourceStats.dev}:${sourceStats.ino}` : undefined;
+    const first = inode === undefined ? undefined : options.hardlinks?.get(inode);
+    if (first !== undefined) {
+      await link(first, target);
+      options.recorder.add(target);
+      return;
+    }
     await copyFile(sourcePath, target);
+    if (inode !== undefined) options.hardlinks?.set(inode, target);
   } else if (
     sourceStats.isFIFO() ||
     sourceStats.isCharacterDevice() ||
