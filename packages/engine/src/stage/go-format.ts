@@ -48,7 +48,8 @@ export function goList(items: readonly string[]): string {
 
 /** Go's `%v` of a set keyed by strings: `map[a:{} b:{}]`, keys sorted as Go prints maps. */
 export function goSet(keys: readonly string[]): string {
-  const sorted = [...new Set(keys)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // Go orders map keys by bytes, which for these ASCII keys is the default string sort.
+  const sorted = [...new Set(keys)].sort();
   return `map[${sorted.map((key) => `${key}:{}`).join(' ')}]`;
 }
 
@@ -58,9 +59,9 @@ export function goDuration(nanoseconds: number): string {
   const sign = nanoseconds < 0 ? '-' : '';
   let ns = BigInt(Math.abs(Math.trunc(nanoseconds)));
   if (ns < 1_000_000_000n) {
-    const [unit, size] =
-      ns < 1_000n ? ['ns', 1n] : ns < 1_000_000n ? ['µs', 1_000n] : ['ms', 1_000_000n];
-    return `${sign}${fraction(ns, size)}${unit}`;
+    if (ns < 1_000n) return `${sign}${ns}ns`;
+    if (ns < 1_000_000n) return `${sign}${fraction(ns, 1_000n)}µs`;
+    return `${sign}${fraction(ns, 1_000_000n)}ms`;
   }
   const hours = ns / 3_600_000_000_000n;
   ns -= hours * 3_600_000_000_000n;
