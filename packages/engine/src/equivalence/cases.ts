@@ -6,6 +6,8 @@ export interface EquivalenceCase {
   dockerfile: string;
   /** Context files besides the Dockerfile. */
   files?: Record<string, string>;
+  /** Shell commands run in the context directory after the files are written (to make archives). */
+  prepare?: string;
   buildArgs?: Record<string, string>;
   target?: string;
   /** Differences where buildah departs from Docker's builder, each with the Docker behaviour. */
@@ -135,5 +137,18 @@ export const EQUIVALENCE_CASES: readonly EquivalenceCase[] = [
           'linking a file of a lower layer copies it up on overlayfs, so BuildKit writes both names as one hardlinked pair; buildah with vfs writes the new name as a separate file',
       },
     ],
+  },
+  {
+    name: 'add local archives',
+    dockerfile: [
+      'FROM busybox',
+      'ADD payload.tar.gz /unpacked/',
+      'ADD payload.tar.xz /xz/',
+      'ADD plain.txt /plain/',
+      '',
+    ].join('\n'),
+    files: { 'payload/a.txt': 'a\n', 'payload/dir/b.txt': 'b\n', 'plain.txt': 'plain\n' },
+    prepare:
+      'tar --owner=1000 --group=1000 -czf payload.tar.gz payload && tar -cJf payload.tar.xz payload',
   },
 ];

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import {
   buildahBuild,
   compareImages,
@@ -15,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../build.js';
 import { EQUIVALENCE_CASES } from './cases.js';
 
+const exec = promisify(execFile);
 let registry: TestRegistry;
 let storage: BuildahStorage;
 let work: string;
@@ -75,6 +78,7 @@ describe('equivalence with buildah bud', () => {
           await mkdir(path.dirname(path.join(context, name)), { recursive: true });
           await writeFile(path.join(context, name), content);
         }
+        if (testCase.prepare) await exec('sh', ['-c', testCase.prepare], { cwd: context });
         const kilnLayout = `${context}-kiln`;
         const buildahLayout = `${context}-buildah`;
         const kiln = await build({
