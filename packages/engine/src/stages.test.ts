@@ -278,3 +278,31 @@ describe('build RUN cache mounts', () => {
     expect(lines[3]).toBe(`end-${lines[2]?.slice(6)}`);
   });
 });
+
+describe('build ARG scoping', () => {
+  it('scopes ARGs to their stage and inherits globals only when redeclared', async () => {
+    const context = await busyboxContext(
+      [
+        'ARG BASE=base',
+        'ARG GREETING=global',
+        'FROM scratch AS base',
+        'COPY rootfs/ /',
+        'ARG LOCAL=one',
+        'RUN echo "[$GREETING][$LOCAL]" > /first',
+        'FROM ${BASE}',
+        'ARG GREETING',
+        'RUN echo "[$GREETING][$LOCAL]" > /second',
+        '',
+      ].join('\n'),
+    );
+    const { result, layout } = await buildIn(context, { buildArgs: { LOCAL: 'given' } });
+    const read = async (index: number, file: string): Promise<string> => {
+      const digest = result.manifest.layers[index]?.digest.slice(7) as string;
+      const out = await exec('tar', ['-xzOf', path.join(layout, 'blobs/sha256', digest), file]);
+      return out.stdout;
+    };
+    expect(await read(1, 'first')).toBe('[][given]\n');
+    expect(await read(2, 'second')).toBe('[global][]\n');
+    expect(result.config.config?.Env?.some((entry) => entry.startsWith('GREETING'))).toBe(false);
+  });
+});
