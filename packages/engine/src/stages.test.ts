@@ -151,6 +151,20 @@ describe('build snapshots', () => {
     expect(fallback).toBe(process.getuid?.() !== 0);
   });
 
+  it('gives the same image with the walk and the overlay snapshotter', async () => {
+    const dockerfile = [
+      'FROM scratch',
+      'COPY rootfs/ /',
+      'RUN mkdir -p /a/b && echo x > /a/b/f && ln -s f /a/b/l && echo y > /tmp/t',
+      'RUN rm -r /a/b && echo z >> /tmp/t && chmod 700 /tmp',
+      '',
+    ].join('\n');
+    const walk = await buildIn(await busyboxContext(dockerfile), { snapshotter: 'walk' });
+    const auto = await buildIn(await busyboxContext(dockerfile), { snapshotter: 'auto' });
+    expect(walk.result.manifest.layers).toHaveLength(3);
+    expect(auto.result.config.rootfs.diff_ids).toEqual(walk.result.config.rootfs.diff_ids);
+  });
+
   it('releases its mounts when cancelled during a RUN', async () => {
     const context = await busyboxContext('FROM scratch\nCOPY rootfs/ /\nRUN sleep 30\n');
     const controller = new AbortController();
