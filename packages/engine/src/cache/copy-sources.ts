@@ -23,6 +23,7 @@ export async function copySourcesForKey(
   if (from !== undefined) {
     const stage = stageOf(from, services);
     if (stage !== undefined) {
+      // NOTE: any changed layer of the source stage makes this miss, even when the copied files are equal.
       return [{ path: `from:${from}`, digest: sha256Digest(stage.image.diffIds.join('\n')) }];
     }
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { makeTempDir, pushBusybox, removeTempDir, startRegistry } from '@kiln/testkit';
 import type { TestRegistry } from '@kiln/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalDirectoryStore } from '@kiln/cache';
 import { build } from '../build.js';
 import { warmBaseImages } from './warm.js';
 import type { BuildEvent } from '../events.js';
@@ -191,6 +192,17 @@ describe('layer cache in a local directory', () => {
     expect(fields).toEqual(['sources.from:builder']);
     const workdir = rebuilt.result.cache?.steps.find((s) => s.stage === 1 && s.step === 1);
     expect(workdir?.status).toBe('hit');
+  });
+
+  it('one missing entry leaves later steps hitting', async () => {
+    const copyKey = first.result.cache?.steps.find((s) => s.stage === 0 && s.step === 3)?.key;
+    expect(copyKey).toBeDefined();
+    const store = new LocalDirectoryStore(path.join(cacheDir, 'layers'));
+    expect(await store.delete(copyKey as string)).toBe(true);
+
+    const rebuilt = await kilnBuild(context, { enabled: true, dir: cacheDir });
+    expect(rebuilt.statuses.slice(0, 3)).toEqual(['0:3=miss', '0:4=hit', '0:5=hit']);
+    expect(rebuilt.result.digest).toBe(first.result.digest);
   });
 
   it('corrupt entry is a miss and the build succeeds', async () => {
