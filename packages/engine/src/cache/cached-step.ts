@@ -85,7 +85,15 @@ export async function runCachedStep(
   await materializeFor(run, instruction, services);
   const layer = await options.execute();
   await storeLayer(cache, run, services, key, inputs, layer, options.createdBy());
-  cache.record(run, { ...base, status: 'miss', key, explanation, ...(corrupt ? { corrupt } : {}) });
+  const expired = lookup.status === 'miss' && lookup.reason === 'expired';
+  cache.record(run, {
+    ...base,
+    status: 'miss',
+    key,
+    explanation,
+    ...(corrupt ? { corrupt } : {}),
+    ...(expired ? { expired } : {}),
+  });
   return layer;
 }
 

@@ -205,6 +205,13 @@ describe('layer cache in a local directory', () => {
     expect(rebuilt.result.digest).toBe(first.result.digest);
   });
 
+  it('entries older than the ttl miss', async () => {
+    const rebuilt = await kilnBuild(context, { enabled: true, dir: cacheDir, ttlMs: 1 });
+    const steps = rebuilt.result.cache?.steps ?? [];
+    expect(steps.map((step) => step.status)).toEqual(steps.map(() => 'miss'));
+    expect(steps.filter((step) => step.expired === true)).toHaveLength(steps.length);
+  });
+
   it('corrupt entry is a miss and the build succeeds', async () => {
     const blobs = path.join(cacheDir, 'layers', 'blobs', 'sha256');
     for (const name of await readdir(blobs)) {

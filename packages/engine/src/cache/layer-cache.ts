@@ -44,6 +44,8 @@ export interface StepCacheResult {
   explanation?: CacheMissExplanation;
   /** For a miss caused by a damaged entry: what was wrong with it. */
   corrupt?: string;
+  /** For a miss: true when the store had the entry but it was older than the time to live. */
+  expired?: boolean;
 }
 
 /** Summary of the layer cache in the build result. */
