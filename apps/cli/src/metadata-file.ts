@@ -1,6 +1,6 @@
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BuildResult } from '@kiln/engine';
+import type { BuildCacheSummary, BuildResult } from '@kiln/engine';
 import type { BuildRecord } from './progress/build-record.js';
 
 /** The document `--metadata-file` writes; field names are stable for tools that read it. */
@@ -23,6 +23,8 @@ export interface BuildMetadata {
     layerSize: number | null;
   }>;
   cache: { hits: number; misses: number };
+  /** Per step: hit (with its source) or miss (with the nearest entry and the inputs that differ). */
+  layerCache: BuildCacheSummary | null;
   bytesPulled: number;
   bytesPushed: number;
   outputs: BuildResult['outputs'];
@@ -56,6 +58,7 @@ export function buildMetadata(
       layerSize: s.layerSize ?? null,
     })),
     cache: { hits: record.cacheHits, misses: record.cacheMisses },
+    layerCache: result.cache ?? null,
     bytesPulled: record.bytesPulled,
     bytesPushed: record.bytesPushed,
     outputs: result.outputs,

@@ -71,6 +71,30 @@ describe('kiln build metadata file', () => {
     expect(stages.map((s) => s.name)).toEqual(['builder', 'final']);
     expect(stages.every((s) => typeof s.durationMs === 'number')).toBe(true);
     expect(metadata.steps).toHaveLength(2);
+    expect(metadata.layerCache).toBeNull();
+  });
+
+  it('includes the cache explanations', async () => {
+    const dir = await contextDir();
+    const file = path.join(dir, 'metadata.json');
+    const cache = {
+      store: 'dir:/cache/layers',
+      steps: [
+        { stage: 0, step: 1, instruction: 'COPY src /src', status: 'miss', key: 'sha256:k1' },
+        { stage: 0, step: 2, instruction: 'RUN make', status: 'hit', key: 'sha256:k2' },
+      ],
+      failedWrites: [],
+    };
+    const original = RESULT.cache;
+    RESULT.cache = cache as BuildResult['cache'];
+    try {
+      const run = await cli(['build', '-c', dir, '--no-push', '--metadata-file', file]);
+      expect(run.code).toBe(0);
+    } finally {
+      RESULT.cache = original;
+    }
+    const metadata = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    expect(metadata.layerCache).toEqual(cache);
   });
 
   it('prints the summary after a plain build', async () => {
