@@ -8,6 +8,7 @@ import { RegistryClient } from '@kiln/registry-client';
 import { applyLayers, pullBaseImage } from './base/base-image.js';
 import { LayerCache, openBaseImageCache } from './cache/layer-cache.js';
 import { DirectoryContext } from './context/build-context.js';
+import { openBuildContext } from './context/context-source.js';
 import { readDockerfile } from './dockerfile-input.js';
 import { EngineError, cancelledError } from './errors.js';
 import type { BuildEvent } from './events.js';
@@ -17,6 +18,9 @@ import type { BuildOptions, BuildResult } from './options.js';
 import { writeOutputs } from './output/write-outputs.js';
 import { openBuildPlugins, parseBuildDockerfile, pluginRuntime } from './plugins/build-plugins.js';
 import { openPluginCacheStore } from './plugins/cache-store.js';
+import { loadPluginSet } from './plugins/load-plugins.js';
+import { createPluginLogger, knownSecretValues } from './plugins/plugin-logger.js';
+import type { PluginSet } from './plugins/plugin-set.js';
 import { writePluginOutputs } from './plugins/output-targets.js';
 import { createStageRun, runStageInstructions } from './stage/build-stage.js';
 import { runStageGraph } from './stage/stage-graph.js';
@@ -34,12 +38,36 @@ const DEFAULT_STAGE_CONCURRENCY = 3;
  * requested output (registry destinations, OCI layout, docker tarball, digest file).
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
+  const emit = (event: BuildEvent): void => options.onEvent?.(event);
+  // Plugins load first, because one of them may serve the context's URL scheme.
+  const set = await loadPluginSet(
+    options.plugins ?? [],
+    options.pluginBaseDir ?? process.cwd(),
+    emit,
+  );
+  const secrets = knownSecretValues(options.secrets ?? {});
+  const source = await openBuildContext(options.context, {
+    subPath: options.contextSubPath,
+    pluginSources: set.contextSources,
+    logger: (plugin) => createPluginLogger(plugin, emit, secrets),
+    stdin: options.contextStdin,
+    signal: options.signal,
+  });
+  try {
+    return await buildFromDirectory({ ...options, context: source.directory }, set);
+  } finally {
+    await source.cleanup();
+  }
+}
+
+/** Builds from a context that is already a local directory. */
+async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promise<BuildResult> {
   const started = Date.now();
   const emit = (event: BuildEvent): void => options.onEvent?.(event);
   const platform = targetPlatform(options.platform);
   const dockerfile = await readDockerfile(options);
   const context = await DirectoryContext.open(options.context, { dockerfile: dockerfile.file });
-  const plugins = await openBuildPlugins(options, context, emit);
+  const plugins = await openBuildPlugins(options, context, emit, set);
   const parsed = await parseBuildDockerfile(plugins, options, dockerfile, platform);
 
   const work = await openWorkDir(options.workDir ?? process.env.KILN_DIR);

@@ -6,8 +6,15 @@ import type { BuildEvent } from './events.js';
 import type { SecretSource } from './run/run-mounts.js';
 
 export interface BuildOptions {
-  /** Directory of the build context. */
+  /**
+   * The build context: a directory, a `.tar`/`.tar.gz` file, `tar://PATH`, `tar://stdin`, a git URL
+   * (`git://…`, `https://….git#REF:SUBDIR`), or a URL a plugin's context source serves.
+   */
   context: string;
+  /** Directory inside the context to use as its root (kaniko's `--context-sub-path`). */
+  contextSubPath?: string;
+  /** Stream that `tar://stdin` reads; default the process's standard input. */
+  contextStdin?: NodeJS.ReadableStream;
   /** Path of the Dockerfile; relative paths are tried against the working directory, then the context. Default `<context>/Dockerfile`. */
   dockerfile?: string;
   /** References to push the image to (every one of them). */

@@ -36,12 +36,11 @@ export async function openBuildPlugins(
   options: BuildOptions,
   context: DirectoryContext,
   emit: (event: BuildEvent) => void,
+  loaded?: PluginSet,
 ): Promise<BuildPlugins> {
-  const set = await loadPluginSet(
-    options.plugins ?? [],
-    options.pluginBaseDir ?? process.cwd(),
-    emit,
-  );
+  const set =
+    loaded ??
+    (await loadPluginSet(options.plugins ?? [], options.pluginBaseDir ?? process.cwd(), emit));
   const secrets = knownSecretValues(options.secrets ?? {});
   const plugins: BuildPlugins = {
     set,

@@ -2,6 +2,7 @@ import { INSTRUCTION_KINDS } from '@kiln/dockerfile-parser';
 import type {
   BuildInstructionHandler,
   CacheStoreFactory,
+  ContextSourceFactory,
   ExecutorFactory,
   ExpandInstructionHandler,
   KilnPlugin,
@@ -31,6 +32,8 @@ export class PluginSet {
   readonly cacheStores = new Map<string, Provided<CacheStoreFactory>>();
   readonly outputs = new Map<string, Provided<OutputTargetFactory>>();
   readonly executors = new Map<string, Provided<ExecutorFactory>>();
+  /** Context sources in plugin order; the first whose `matches` accepts a location opens it. */
+  readonly contextSources: Array<{ plugin: string; factory: ContextSourceFactory }> = [];
 
   constructor(loaded: readonly LoadedPlugin[]) {
     const byName = new Map<string, LoadedPlugin>();
@@ -95,8 +98,8 @@ export class PluginSet {
     }
     for (const factory of plugin.outputs ?? [])
       add(this.outputs, factory.type, plugin, factory, 'output type');
-    // NOTE: context sources (`contextSources`) are accepted but not used yet: the build context
-    // is always a local directory.
+    for (const factory of plugin.contextSources ?? [])
+      this.contextSources.push({ plugin: plugin.name, factory });
     for (const factory of plugin.executors ?? [])
       add(this.executors, factory.name, plugin, factory, 'executor');
   }

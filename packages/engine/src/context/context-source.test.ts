@@ -1,0 +1,204 @@
+import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pack } from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ContextSourceFactory } from '@kiln/plugin-api';
+import { EngineError } from '../errors.js';
+import { openBuildContext } from './context-source.js';
+import type { OpenedBuildContext } from './context-source.js';
+
+let tmp: string;
+let source: string;
+let bareRepo: string;
+
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Kiln Test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'Kiln Test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+};
+const run = (cmd: string, args: string[], cwd = tmp): string =>
+  execFileSync(cmd, args, { cwd, env: gitEnv, encoding: 'utf8' });
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-context-source-'));
+  source = path.join(tmp, 'src');
+  await mkdir(path.join(source, 'app'), { recursive: true });
+  await writeFile(path.join(source, 'Dockerfile'), 'FROM scratch\nCOPY . /\n');
+  await writeFile(path.join(source, 'app', 'main.txt'), 'main branch\n');
+  run('tar', ['-cf', path.join(tmp, 'ctx.tar'), '-C', source, '.']);
+  run('tar', ['-czf', path.join(tmp, 'ctx.tar.gz'), '-C', source, '.']);
+
+  // A bare repository with two branches, cloned through file:// as a remote one would be.
+  run('git', ['init', '-q', '-b', 'main', source]);
+  run('git', ['add', '.'], source);
+  run('git', ['commit', '-q', '-m', 'main'], source);
+  run('git', ['checkout', '-q', '-b', 'feature'], source);
+  await writeFile(path.join(source, 'app', 'main.txt'), 'feature branch\n');
+  run('git', ['commit', '-q', '-am', 'feature'], source);
+  run('git', ['checkout', '-q', 'main'], source);
+  bareRepo = path.join(tmp, 'repo.git');
+  run('git', ['clone', '-q', '--bare', source, bareRepo]);
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function withContext(
+  location: string,
+  check: (opened: OpenedBuildContext) => Promise<void>,
+  options: Parameters<typeof openBuildContext>[1] = {},
+): Promise<string> {
+  const opened = await openBuildContext(location, options);
+  try {
+    await check(opened);
+  } finally {
+    await opened.cleanup();
+  }
+  return opened.directory;
+}
+
+const read = (dir: string, file: string): Promise<string> => readFile(path.join(dir, file), 'utf8');
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<EngineError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(EngineError);
+  expect((error as EngineError).code).toBe(code);
+  expect((error as EngineError).hint).toBeTruthy();
+  return error as EngineError;
+}
+
+describe('openBuildContext', () => {
+  it('uses a directory in place and removes nothing', async () => {
+    const dir = await withContext(source, async (opened) => {
+      expect(opened.directory).toBe(source);
+    });
+    await access(path.join(dir, 'Dockerfile'));
+  });
+
+  it.each(['ctx.tar', 'ctx.tar.gz'])('unpacks %s given as a path and as tar://', async (name) => {
+    for (const location of [path.join(tmp, name), `tar://${path.join(tmp, name)}`]) {
+      const dir = await withContext(location, async (opened) => {
+        expect(opened.directory).not.toBe(source);
+        expect(await read(opened.directory, 'app/main.txt')).toBe('main branch\n');
+        expect(await read(opened.directory, 'Dockerfile')).toContain('FROM scratch');
+      });
+      await expect(access(dir)).rejects.toThrow();
+    }
+  });
+
+  it('reads a tar from the given stdin stream for tar://stdin', async () => {
+    await withContext(
+      'tar://stdin',
+      async (opened) => {
+        expect(await read(opened.directory, 'app/main.txt')).toBe('main branch\n');
+      },
+      { stdin: createReadStream(path.join(tmp, 'ctx.tar.gz')) },
+    );
+  });
+
+  it('applies a sub-path inside an unpacked tar', async () => {
+    await withContext(
+      path.join(tmp, 'ctx.tar'),
+      async (opened) => {
+        expect(await read(opened.directory, 'main.txt')).toBe('main branch\n');
+      },
+      { subPath: 'app' },
+    );
+  });
+
+  it('clones the default branch of a git repository', async () => {
+    await withContext(`file://${bareRepo}`, async (opened) => {
+      expect(await read(opened.directory, 'app/main.txt')).toBe('main branch\n');
+    });
+  });
+
+  it('clones a ref and a subdirectory (#ref:subdir) and kaniko refs/heads form', async () => {
+    await withContext(`file://${bareRepo}#feature:app`, async (opened) => {
+      expect(await read(opened.directory, 'main.txt')).toBe('feature branch\n');
+    });
+    await withContext(`file://${bareRepo}#refs/heads/feature`, async (opened) => {
+      expect(await read(opened.directory, 'app/main.txt')).toBe('feature branch\n');
+    });
+  });
+
+  it('opens a location through the plugin source that matches it', async () => {
+    let cleaned = false;
+    const factory: ContextSourceFactory = {
+      name: 'fixture',
+      matches: (location) => location.startsWith('fixture://'),
+      open: async (location) => ({
+        directory: path.join(source, location.slice('fixture://'.length)),
+        cleanup: async () => {
+          cleaned = true;
+        },
+      }),
+    };
+    await withContext(
+      'fixture://app',
+      async (opened) => {
+        expect(await read(opened.directory, 'main.txt')).toBe('main branch\n');
+      },
+      { pluginSources: [{ plugin: 'fixture-plugin', factory }] },
+    );
+    expect(cleaned).toBe(true);
+  });
+
+  it('reports a plugin source that throws with the plugin name', async () => {
+    const factory: ContextSourceFactory = {
+      name: 'broken',
+      matches: () => true,
+      open: () => Promise.reject(new Error('bucket gone')),
+    };
+    const error = await expectCode(
+      openBuildContext('s3://bucket/key', { pluginSources: [{ plugin: 'p', factory }] }),
+      'PLUGIN_FAILED',
+    );
+    expect(error.message).toContain('p');
+    expect(error.message).toContain('bucket gone');
+  });
+
+  it('rejects a missing archive, a missing directory and a bad sub-path', async () => {
+    await expectCode(openBuildContext(`tar://${tmp}/none.tar`), 'CONTEXT_NOT_FOUND');
+    await expectCode(openBuildContext(path.join(tmp, 'none')), 'CONTEXT_NOT_FOUND');
+    await expectCode(openBuildContext(source, { subPath: 'nope' }), 'CONTEXT_NOT_FOUND');
+  });
+
+  it('rejects an unknown URL scheme, hiding credentials', async () => {
+    const error = await expectCode(
+      openBuildContext('s3://user:secret@bucket/key'),
+      'CONTEXT_INVALID',
+    );
+    expect(error.message).not.toContain('secret');
+  });
+
+  it('rejects a git ref that does not exist', async () => {
+    const error = await expectCode(
+      openBuildContext(`file://${bareRepo}#no-such-branch`),
+      'CONTEXT_GIT_FAILED',
+    );
+    expect(error.message).toContain('no-such-branch');
+  });
+
+  it('rejects a tar with a name climbing out with ..', async () => {
+    const hostile = path.join(tmp, 'hostile.tar');
+    const packer = pack();
+    packer.entry({ name: 'Dockerfile' }, 'FROM scratch\n');
+    packer.entry({ name: '../escape' }, 'pwned');
+    packer.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of packer) chunks.push(chunk as Buffer);
+    await writeFile(hostile, Buffer.concat(chunks));
+    const error = await expectCode(openBuildContext(hostile), 'CONTEXT_INVALID');
+    expect(error.message).toContain('../escape');
+    await expect(access(path.join(os.tmpdir(), 'escape'))).rejects.toThrow();
+  });
+});
