@@ -51,7 +51,11 @@ export interface BuildFlags extends RegistryFlags, ModeFlags, CacheFlags, Plugin
 export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>): Command {
   const command = new Command('build')
     .description('Build an image from a Dockerfile and push it or write it to files.')
-    .option('-c, --context <dir>', 'directory of the build context', '.')
+    .option(
+      '-c, --context <location>',
+      'build context: a directory, a .tar/.tar.gz file, tar://PATH, tar://stdin, a git URL (URL.git#REF:DIR) or a plugin URL',
+      '.',
+    )
     .option('-f, --dockerfile <path>', 'path of the Dockerfile (default: <context>/Dockerfile)')
     .option(
       '-d, --destination <ref>',
@@ -168,6 +172,7 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
   }
   return {
     context: mode.context,
+    ...(mode.contextSubPath === undefined ? {} : { contextSubPath: mode.contextSubPath }),
     compression: flags.compression,
     ...(level === undefined ? {} : { compressionLevel: level }),
     ...(flags.dockerfile === undefined ? {} : { dockerfile: flags.dockerfile }),

@@ -138,9 +138,10 @@ describe('kaniko flag meanings', () => {
     });
   });
 
-  it('joins --context-sub-path to the context', async () => {
+  it('passes --context-sub-path beside the context', async () => {
     const run = await cli(['build', '--no-push', '-c', 'ctx', '--context-sub-path', 'app/web']);
-    expect(run.options?.context).toBe('ctx/app/web');
+    expect(run.options?.context).toBe('ctx');
+    expect(run.options?.contextSubPath).toBe('app/web');
   });
 
   it('takes --platform as --custom-platform', async () => {

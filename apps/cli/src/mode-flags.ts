@@ -89,7 +89,7 @@ export function addModeFlags(command: Command): Command {
 /** Returns the build options that the mode flags set, checking what commander cannot. */
 export function toModeOptions(
   flags: ModeFlags & { customPlatform?: string | undefined; context: string },
-): Pick<BuildOptions, 'context' | 'platform' | 'ignorePaths'> {
+): Pick<BuildOptions, 'context' | 'contextSubPath' | 'platform' | 'ignorePaths'> {
   if (flags.isolation === 'none') {
     throw new UsageError(
       '--isolation=none is not implemented yet',
@@ -107,7 +107,7 @@ export function toModeOptions(
     );
   }
 
-  const options: Pick<BuildOptions, 'context' | 'platform' | 'ignorePaths'> = {
+  const options: Pick<BuildOptions, 'context' | 'contextSubPath' | 'platform' | 'ignorePaths'> = {
     context: flags.context,
   };
   const platform = flags.customPlatform ?? flags.platform;
@@ -120,7 +120,8 @@ export function toModeOptions(
         'give a relative directory inside --context',
       );
     }
-    options.context = path.join(flags.context, sub);
+    // The engine applies it, because the context may be a tar or git URL rather than a directory.
+    options.contextSubPath = sub;
   }
   return options;
 }

@@ -1,0 +1,20 @@
+import { runCli } from './program.js';
+
+/** What one in-process run of the CLI printed and returned. */
+export interface KilnRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `kiln ARGS` in process with its output captured and KILN_DIR set to `kilnDir`, for tests. */
+export async function runKiln(args: string[], kilnDir: string): Promise<KilnRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { ...process.env, KILN_DIR: kilnDir },
+  });
+  return { code, stdout, stderr };
+}
