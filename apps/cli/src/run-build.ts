@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { BuildOptions } from '@kiln/engine';
 import type { BuildFlags } from './build-command.js';
 import { toBuildOptions } from './build-command.js';
@@ -66,7 +67,9 @@ export async function runBuild(flags: BuildFlags, io: CliIo): Promise<number> {
   } catch (error) {
     renderer.finish();
     const step = record.currentStep;
-    const snippet = step && (await failingStepSnippet(step, options.context, options.dockerfile));
+    // NOTE: a tar, git or plugin context is gone by now, so its Dockerfile lines are not shown.
+    const contextDir = path.join(options.context, options.contextSubPath ?? '');
+    const snippet = step && (await failingStepSnippet(step, contextDir, options.dockerfile));
     const code = (error as { code?: unknown }).code;
     if (json && error instanceof Error) {
       const hint = (error as { hint?: unknown }).hint;

@@ -1,6 +1,6 @@
 import { runCli } from './program.js';
 
-/** What one in-process run of the CLI printed and returned. */
+/** Exit code and captured output of one in-process CLI run. */
 export interface KilnRun {
   code: number;
   stdout: string;

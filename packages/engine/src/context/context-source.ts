@@ -5,13 +5,13 @@ import { applyLayer, LayerError } from '@kiln/layer-writer';
 import type { ContextSourceFactory, PluginLogger } from '@kiln/plugin-api';
 import { EngineError } from '../errors.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
-import { cloneGitContext, isGitLocation, parseGitLocation } from './git-context.js';
+import { cloneGitContext, isGitLocation, parseGitLocation, redact } from './git-context.js';
 
 /** A build context made available as a local directory, with what removes it afterwards. */
 export interface OpenedBuildContext {
   /** The directory the build reads (the sub-path already applied). */
   directory: string;
-  /** Where the context came from, for messages: a path, `tar://…`, a git URL, a plugin name. */
+  /** Origin of the context for messages: a path, `tar://…`, a git URL or a plugin URL. */
   origin: string;
   cleanup(): Promise<void>;
 }
@@ -80,20 +80,30 @@ async function openSource(
         },
       );
     }
-    const directory = path.resolve(opened.directory);
-    await requireDirectory(directory, `${plugin}:${factory.name}`);
-    return {
-      directory,
-      origin: location,
-      cleanup: async () => {
-        await opened.cleanup?.().catch(() => undefined);
-      },
+    const cleanup = async (): Promise<void> => {
+      await opened.cleanup?.().catch(() => undefined);
     };
+    const directory = path.resolve(opened.directory);
+    await requireDirectory(directory, `${location} (from plugin ${plugin})`).catch(
+      async (error: unknown) => {
+        await cleanup();
+        throw error;
+      },
+    );
+    return { directory, origin: location, cleanup };
   }
 
   if (location.startsWith(TAR_SCHEME)) {
     const target = location.slice(TAR_SCHEME.length);
-    if (target === 'stdin') return unpackTar(() => options.stdin ?? process.stdin, 'tar://stdin');
+    if (target === 'stdin') {
+      const stdin = options.stdin ?? process.stdin;
+      if ((stdin as { isTTY?: boolean }).isTTY) {
+        throw new EngineError('CONTEXT_INVALID', 'tar://stdin was given but stdin is a terminal', {
+          hint: 'Pipe the archive in, for example: tar -czf - . | kiln build -c tar://stdin',
+        });
+      }
+      return unpackTar(() => stdin, 'tar://stdin');
+    }
     await requireFile(target, location);
     return unpackTar(path.resolve(target), location);
   }
@@ -125,14 +135,14 @@ async function openSource(
   return { directory: path.resolve(location), origin: location, cleanup: async () => {} };
 }
 
-/** Unpacks a tar (plain or compressed) with the layer applier, which refuses names leaving its root. */
+/** Unpacks a tar (plain or compressed) with the layer applier, which rejects names leaving its root. */
 async function unpackTar(
   source: string | (() => NodeJS.ReadableStream),
   origin: string,
 ): Promise<OpenedBuildContext> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-context-'));
   try {
-    // Owners from the archive do not matter: COPY gives files root ownership unless --chown says otherwise.
+    // Owners in the archive are dropped, because COPY from the context writes files as root unless --chown is given.
     await applyLayer(source, dir, { preserveOwnership: false });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
@@ -175,11 +185,6 @@ async function requireDirectory(dir: string, origin: string): Promise<void> {
 
 async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
-}
-
-/** Hides the user-info part of a URL, which may hold a token. */
-export function redact(location: string): string {
-  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
 }
 
 function message(error: unknown): string {

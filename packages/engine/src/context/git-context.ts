@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { EngineError } from '../errors.js';
 
 /** A git build context: the repository URL, the ref to check out and the directory inside it. */
@@ -31,7 +33,7 @@ export function parseGitLocation(location: string): GitLocation {
   const colon = fragment.indexOf(':');
   const ref = colon < 0 ? fragment : fragment.slice(0, colon);
   const subdir = colon < 0 ? '' : fragment.slice(colon + 1);
-  const display = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+  const display = redact(url);
   if (url === '' || ref.startsWith('-') || url.startsWith('-')) {
     throw new EngineError('CONTEXT_INVALID', `Invalid git build context ${display}`, {
       hint: 'Write it as URL.git#REF:SUBDIR, for example https://host/repo.git#main:app.',
@@ -59,7 +61,10 @@ export async function cloneGitContext(
     signal,
   );
   await git(['-C', dir, 'checkout', '-q', 'FETCH_HEAD'], location, signal);
-  // NOTE: submodules are not fetched; Docker's builder fetches them.
+  // BuildKit leaves .git out of a git context by default, so COPY . does not copy it.
+  await rm(path.join(dir, '.git'), { recursive: true, force: true });
+  // NOTE: submodules are not fetched, although Docker's builder fetches them. A commit given as the
+  // ref must be a full hash that the server allows fetching by id.
 }
 
 function git(args: string[], location: GitLocation, signal: AbortSignal): Promise<void> {
@@ -67,7 +72,7 @@ function git(args: string[], location: GitLocation, signal: AbortSignal): Promis
     const child = spawn('git', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       signal,
-      // No prompt for credentials: a CI build has nobody to answer it.
+      // Never prompt for credentials, because a CI build cannot answer a prompt.
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' },
     });
     let stderr = '';
@@ -108,4 +113,9 @@ function git(args: string[], location: GitLocation, signal: AbortSignal): Promis
       );
     });
   });
+}
+
+/** Hides the user info of a URL, which may contain a password or token. */
+export function redact(location: string): string {
+  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
 }
