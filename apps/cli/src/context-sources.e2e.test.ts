@@ -16,15 +16,16 @@ let tmp: string;
 let source: string;
 let bareRepo: string;
 
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Kiln Test',
-  GIT_AUTHOR_EMAIL: 'test@example.invalid',
-  GIT_COMMITTER_NAME: 'Kiln Test',
-  GIT_COMMITTER_EMAIL: 'test@example.invalid',
-};
+/** Runs git with a fixed identity, so commits work on a machine with no git config. */
 const git = (args: string[], cwd: string): string =>
-  execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' });
+  execFileSync(
+    'git',
+    ['-c', 'user.name=Kiln Test', '-c', 'user.email=test@example.invalid', ...args],
+    {
+      cwd,
+      encoding: 'utf8',
+    },
+  );
 
 beforeAll(async () => {
   tmp = await makeTempDir('kiln-cli-context-');

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pack } from 'tar-stream';
@@ -9,40 +9,20 @@ import type { ContextSourceFactory } from '@kiln/plugin-api';
 import { EngineError } from '../errors.js';
 import { openBuildContext } from './context-source.js';
 import type { OpenedBuildContext } from './context-source.js';
+import { makeGitFixture } from './git-fixture.test-support.js';
 
 let tmp: string;
 let source: string;
 let bareRepo: string;
 
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Kiln Test',
-  GIT_AUTHOR_EMAIL: 'test@example.invalid',
-  GIT_COMMITTER_NAME: 'Kiln Test',
-  GIT_COMMITTER_EMAIL: 'test@example.invalid',
-};
-const run = (cmd: string, args: string[], cwd = tmp): string =>
-  execFileSync(cmd, args, { cwd, env: gitEnv, encoding: 'utf8' });
+const tar = (args: string[]): string => execFileSync('tar', args, { encoding: 'utf8' });
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'kiln-context-source-'));
-  source = path.join(tmp, 'src');
-  await mkdir(path.join(source, 'app'), { recursive: true });
-  await writeFile(path.join(source, 'Dockerfile'), 'FROM scratch\nCOPY . /\n');
-  await writeFile(path.join(source, 'app', 'main.txt'), 'main branch\n');
-  run('tar', ['-cf', path.join(tmp, 'ctx.tar'), '-C', source, '.']);
-  run('tar', ['-czf', path.join(tmp, 'ctx.tar.gz'), '-C', source, '.']);
-
   // A bare repository with two branches, cloned through file:// as a remote one would be.
-  run('git', ['init', '-q', '-b', 'main', source]);
-  run('git', ['add', '.'], source);
-  run('git', ['commit', '-q', '-m', 'main'], source);
-  run('git', ['checkout', '-q', '-b', 'feature'], source);
-  await writeFile(path.join(source, 'app', 'main.txt'), 'feature branch\n');
-  run('git', ['commit', '-q', '-am', 'feature'], source);
-  run('git', ['checkout', '-q', 'main'], source);
-  bareRepo = path.join(tmp, 'repo.git');
-  run('git', ['clone', '-q', '--bare', source, bareRepo]);
+  ({ source, bareRepo } = await makeGitFixture(tmp));
+  tar(['-cf', path.join(tmp, 'ctx.tar'), '--exclude=./.git', '-C', source, '.']);
+  tar(['-czf', path.join(tmp, 'ctx.tar.gz'), '--exclude=./.git', '-C', source, '.']);
 });
 
 afterAll(async () => {

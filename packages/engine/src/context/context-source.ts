@@ -65,10 +65,10 @@ async function openSource(
 ): Promise<OpenedBuildContext> {
   const signal = options.signal ?? new AbortController().signal;
   for (const { plugin, factory } of options.pluginSources ?? []) {
-    if (!factory.matches(location)) continue;
     const logger = options.logger?.(plugin) ?? silentLogger;
     let opened;
     try {
+      if (!factory.matches(location)) continue;
       opened = await factory.open(location, { logger, signal });
     } catch (error) {
       throw new EngineError(
