@@ -52,6 +52,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     logger: (plugin) => createPluginLogger(plugin, emit, secrets),
     stdin: options.contextStdin,
     signal: options.signal,
+    // Under the work dir when one is set, because /tmp may be a small tmpfs.
+    tempDir: options.workDir ?? process.env.KILN_DIR,
   });
   try {
     return await buildFromDirectory({ ...options, context: source.directory }, set);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { applyLayer, LayerError } from '@kiln/layer-writer';
@@ -26,6 +26,8 @@ export interface OpenContextOptions {
   /** Stream read for `tar://stdin`; default the process's standard input. */
   stdin?: NodeJS.ReadableStream;
   signal?: AbortSignal;
+  /** Directory that unpacked and cloned contexts go under; default the system's temp directory. */
+  tempDir?: string;
 }
 
 const TAR_SCHEME = 'tar://';
@@ -102,14 +104,14 @@ async function openSource(
           hint: 'Pipe the archive in, for example: tar -czf - . | kiln build -c tar://stdin',
         });
       }
-      return unpackTar(() => stdin, 'tar://stdin');
+      return unpackTar(() => stdin, 'tar://stdin', options.tempDir);
     }
     await requireFile(target, location);
-    return unpackTar(path.resolve(target), location);
+    return unpackTar(path.resolve(target), location, options.tempDir);
   }
   if (isGitLocation(location)) {
     const git = parseGitLocation(location);
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-context-'));
+    const dir = await makeTempDir(options.tempDir);
     try {
       await cloneGitContext(git, dir, signal);
     } catch (error) {
@@ -130,7 +132,7 @@ async function openSource(
   }
   const stats = await stat(location).catch(() => undefined);
   if (stats?.isFile() && TAR_SUFFIXES.some((suffix) => location.endsWith(suffix)))
-    return unpackTar(path.resolve(location), location);
+    return unpackTar(path.resolve(location), location, options.tempDir);
   await requireDirectory(location, location);
   return { directory: path.resolve(location), origin: location, cleanup: async () => {} };
 }
@@ -139,8 +141,9 @@ async function openSource(
 async function unpackTar(
   source: string | (() => NodeJS.ReadableStream),
   origin: string,
+  tempDir: string | undefined,
 ): Promise<OpenedBuildContext> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-context-'));
+  const dir = await makeTempDir(tempDir);
   try {
     // Owners in the archive are dropped, because COPY from the context writes files as root unless --chown is given.
     await applyLayer(source, dir, { preserveOwnership: false });
@@ -181,6 +184,11 @@ async function requireDirectory(dir: string, origin: string): Promise<void> {
       hint: 'Pass an existing directory, a .tar/.tar.gz file, tar://stdin or a git URL with --context.',
     });
   }
+}
+
+async function makeTempDir(parent = os.tmpdir()): Promise<string> {
+  await mkdir(parent, { recursive: true });
+  return mkdtemp(path.join(parent, 'kiln-context-'));
 }
 
 async function removeDir(dir: string): Promise<void> {
