@@ -1,5 +1,12 @@
-import { closeSync, lstatSync, openSync, readFileSync, readSync, type BigIntStats } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import {
+  closeSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  type BigIntStats,
+} from 'node:fs';
 import path from 'node:path';
 
 import { sortByPath, type ChangeSet, type ChangeSetEntry } from './change-set.js';
@@ -34,8 +41,8 @@ interface PlannedEntry {
 }
 
 /**
- * Entries inspected ahead of the one being written. Most calls are synchronous (see statSource),
- * so this mainly lets symlinks' readlink calls overlap.
+ * Entries inspected ahead of the one being written. Every call is synchronous now (see
+ * statSource), so this only keeps a failure tied to its entry's turn.
  */
 const LOOKAHEAD = 16;
 
@@ -135,7 +142,8 @@ async function inspect(
   const fullPath = path.join(root, entry.source.path);
   const stats = statSource(fullPath, entry.name);
   const inspected: InspectedEntry = { fullPath, stats };
-  if (stats.isSymbolicLink()) inspected.linkTarget = await readlink(fullPath);
+  // Synchronous for the reason at statSource, and because deflate jobs may fill the thread pool.
+  if (stats.isSymbolicLink()) inspected.linkTarget = readlinkSync(fullPath);
   if (options.xattrs !== false) inspected.xattrs = readXattrs(fullPath);
   // A file with several names may become a hardlink entry without content, so it is read later.
   if (stats.isFile() && stats.nlink === 1n && stats.size > 0n && stats.size <= BigInt(SMALL_FILE)) {

@@ -33,7 +33,7 @@ export interface WriteLayerOptions {
   ownerNames?: OwnerNames;
   /** Store extended attributes as PAX `SCHILY.xattr.*` records (default true). */
   xattrs?: boolean;
-  /** gzip blocks compressed at once on libuv's thread pool (default: cores + 1, at most the pool size). */
+  /** gzip blocks compressed at once on libuv's thread pool (default: cores + 2, at most the pool size). */
   concurrency?: number;
 }
 
@@ -123,13 +123,14 @@ function compressorFor(
 }
 
 /**
- * Returns how many deflate jobs run at once on libuv's thread pool: one per core plus one
- * queued, so a core seldom waits for the main thread to hand it the next block.
+ * Returns how many deflate jobs are kept in flight on libuv's thread pool: one per core plus two.
+ * One block then stays queued while the main thread cuts the next, so a core that finishes need
+ * not wait for a busy main thread to be scheduled.
  * NOTE: the pool has UV_THREADPOOL_SIZE threads (default 4), which caps this on larger machines.
  */
 function defaultGzipConcurrency(): number {
   const poolSize = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) || 4;
-  return Math.max(1, Math.min(availableParallelism() + 1, poolSize));
+  return Math.max(1, Math.min(availableParallelism() + 2, poolSize));
 }
 
 function invalidLevel(level: number, range: string): LayerError {
