@@ -143,6 +143,11 @@ describe('kiln build --context sources', () => {
     expect(scheme.code).not.toBe(0);
     expect(scheme.stderr).toContain('Unsupported build context URL nosuch://thing');
 
+    const noDockerfile = await kiln(['build', '-c', `tar://${tmp}/ctx.tar.gz`, '--no-push']);
+    expect(noDockerfile.code).not.toBe(0);
+    expect(noDockerfile.stderr).toContain('Dockerfile not found');
+    expect(noDockerfile.stderr).toContain(`(context tar://${tmp}/ctx.tar.gz)`);
+
     const ref = await kiln(['build', '-c', `file://${bareRepo}#no-such-ref`, '--no-push']);
     expect(ref.code).not.toBe(0);
     expect(ref.stderr).toContain('no-such-ref');

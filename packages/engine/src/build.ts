@@ -15,6 +15,7 @@ import type { BuildEvent } from './events.js';
 import { BlobStore } from './image/blob-store.js';
 import { ImageBuilder } from './image/image-builder.js';
 import type { BuildOptions, BuildResult } from './options.js';
+import { checkOutputPaths } from './output/check-outputs.js';
 import { writeOutputs } from './output/write-outputs.js';
 import { openBuildPlugins, parseBuildDockerfile, pluginRuntime } from './plugins/build-plugins.js';
 import { openPluginCacheStore } from './plugins/cache-store.js';
@@ -39,6 +40,7 @@ const DEFAULT_STAGE_CONCURRENCY = 3;
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const emit = (event: BuildEvent): void => options.onEvent?.(event);
+  await checkOutputPaths(options);
   // Plugins load first, because one of them may serve the context's URL scheme.
   const set = await loadPluginSet(
     options.plugins ?? [],
@@ -57,6 +59,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   });
   try {
     return await buildFromDirectory({ ...options, context: source.directory }, set);
+  } catch (error) {
+    // The paths tried are in a temporary directory, so the message also names where it came from.
+    if (
+      error instanceof EngineError &&
+      error.code === 'DOCKERFILE_NOT_FOUND' &&
+      source.directory !== path.resolve(options.context)
+    )
+      error.message = `${error.message} (context ${source.origin})`;
+    throw error;
   } finally {
     await source.cleanup();
   }
