@@ -33,6 +33,8 @@ try {
     '--insecure-pull',
     '--registry-map',
     `docker.io=${registry.host}`,
+    // Without this, a failed lookup on the local registry would be retried on Docker Hub.
+    '--skip-default-registry-fallback',
   ];
   console.log(`$ kiln ${args.slice(1).join(' ')}`);
   const build = await run(process.execPath, args, { cwd: repoRoot, maxBuffer: 64 << 20 });

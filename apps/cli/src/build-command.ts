@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { BuildOptions } from '@kiln/engine';
+import { parseReference } from '@kiln/oci-spec';
 import {
   collect,
   parseBuildArgs,
@@ -141,6 +142,19 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
   return command.action(async (flags: BuildFlags) => action(flags));
 }
 
+/** Rejects a destination that is not a valid image reference before any step runs. */
+function checkDestination(destination: string): void {
+  try {
+    parseReference(destination);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(
+      `invalid --destination "${destination}": ${reason}`,
+      'write it as REGISTRY/REPOSITORY:TAG with a lower-case repository, for example 127.0.0.1:5000/team/app:1.0',
+    );
+  }
+}
+
 const PLATFORM_SHAPE = /^[a-z0-9._-]+\/[a-z0-9._-]+(\/[a-z0-9._-]+)?$/i;
 
 /** Turns the flags into engine options, checking what commander cannot. */
@@ -152,6 +166,7 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
       'pass --destination REGISTRY/REPO:TAG, or --no-push to only build',
     );
   }
+  for (const destination of flags.destination) checkDestination(destination);
   const mode = toModeOptions(flags);
   const cache = toCacheOptions(flags);
   // The engine checks the names; this only rejects what cannot be a platform at all.

@@ -52,7 +52,14 @@ export function parseRegistryMap(
   const map: Record<string, string[]> = {};
   for (const value of [...fromEnv, ...values]) {
     const [from, to] = splitKeyValue(value.trim(), '--registry-map');
-    for (const host of to.split(',').filter(Boolean)) (map[from] ??= []).push(host);
+    const hosts = to.split(',').filter((host) => host.trim() !== '');
+    if (hosts.length === 0) {
+      throw new UsageError(
+        `invalid --registry-map value "${value}": no target registry after "="`,
+        'write it as --registry-map FROM=TO, for example docker.io=127.0.0.1:5000',
+      );
+    }
+    for (const host of hosts) (map[from] ??= []).push(host);
   }
   return map;
 }

@@ -167,6 +167,9 @@ describe('kaniko flag errors', () => {
     [['--snapshot-mode', 'fast'], '--snapshot-mode'],
     [['--progress', 'fancy'], '--progress'],
     [['--isolation', 'none'], '--isolation=chroot'],
+    [['--registry-map', 'docker.io='], 'no target registry after "="'],
+    [['-d', '127.0.0.1:5000/x/y:bad$tag!'], 'invalid --destination "127.0.0.1:5000/x/y:bad$tag!"'],
+    [['-d', '127.0.0.1:5000/Team/App:1'], 'invalid --destination "127.0.0.1:5000/Team/App:1"'],
   ];
   it.each(cases)('rejects %j on one line', async (args, message) => {
     const run = await cli(['build', '--no-push', ...args]);

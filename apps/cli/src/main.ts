@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 import { runCli } from './program.js';
 
+// `pnpm kiln` runs this file with the repository root as its working directory, so relative paths
+// such as `--context .` are resolved from the directory where the user started pnpm (INIT_CWD).
+if (process.env.npm_lifecycle_event === 'kiln' && process.env.INIT_CWD) {
+  process.chdir(process.env.INIT_CWD);
+}
+
 // The first SIGINT or SIGTERM cancels the build, which kills a running RUN and removes temporary
 // files; a second one exits at once.
 const controller = new AbortController();

@@ -61,7 +61,7 @@ export function addModeFlags(command: Command): Command {
     .addOption(
       new Option(
         '--isolation <mode>',
-        'how RUN runs: chroot (a private mount namespace and chroot) or none (on / itself)',
+        'how RUN runs: chroot (a private mount namespace and chroot); none (on / itself) is not implemented yet',
       )
         .choices(['chroot', 'none'])
         .default('chroot'),
