@@ -15,7 +15,11 @@ export default defineConfig({
         ssr,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'examples/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'apps/*/src/**/*.test.ts',
+            'examples/**/*.test.ts',
+          ],
           exclude: ['**/*.e2e.test.ts', '**/node_modules/**'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -26,7 +30,11 @@ export default defineConfig({
         ssr,
         test: {
           name: 'e2e',
-          include: ['packages/*/src/**/*.e2e.test.ts', 'apps/*/src/**/*.e2e.test.ts', 'examples/**/*.e2e.test.ts'],
+          include: [
+            'packages/*/src/**/*.e2e.test.ts',
+            'apps/*/src/**/*.e2e.test.ts',
+            'examples/**/*.e2e.test.ts',
+          ],
           exclude: ['**/node_modules/**', 'examples/realworld/**'],
           testTimeout: 300_000,
           hookTimeout: 600_000,

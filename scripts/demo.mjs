@@ -45,12 +45,16 @@ try {
   console.log(`OCI layout:   ${layoutDir}`);
 
   const index = JSON.parse(await readFile(join(layoutDir, 'index.json'), 'utf8'));
-  const tag = index.manifests.at(-1)?.annotations?.['org.opencontainers.image.ref.name'] ?? 'latest';
+  const tag =
+    index.manifests.at(-1)?.annotations?.['org.opencontainers.image.ref.name'] ?? 'latest';
   const rootfs = await umociUnpack(layoutDir, tag, join(outDir, 'bundle'));
   const config = JSON.parse(await readFile(join(outDir, 'bundle', 'config.json'), 'utf8'));
   const argv = config.process.args;
   console.log(`$ chroot ${rootfs} ${argv.join(' ')}   (cwd ${config.process.cwd})`);
-  const result = await chrootRun(rootfs, argv, { cwd: config.process.cwd, env: config.process.env });
+  const result = await chrootRun(rootfs, argv, {
+    cwd: config.process.cwd,
+    env: config.process.env,
+  });
   process.stdout.write(result.stdout);
   process.stderr.write(result.stderr);
   process.exitCode = result.code;
