@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +9,7 @@ import { EngineError } from '../errors.js';
 import type { AssembledImage } from '../image/image-builder.js';
 import type { BlobStore } from '../image/blob-store.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic-file.js';
+import { ensureDirectory } from '../util/ensure-dir.js';
 
 /**
  * Where layer blobs come from: the build's blob store (files, hard-linked when possible) or an
@@ -29,7 +30,7 @@ export async function writeOciLayout(
   blobs: LayoutBlobs,
   refName: string,
 ): Promise<void> {
-  await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  await ensureDirectory(path.join(dir, 'blobs', 'sha256'));
   const index = await readExistingIndex(dir);
 
   for (const layer of image.manifest.layers)

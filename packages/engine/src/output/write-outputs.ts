@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { parseReference } from '@kiln/oci-spec';
@@ -10,6 +9,8 @@ import type { BlobStore } from '../image/blob-store.js';
 import type { AssembledImage } from '../image/image-builder.js';
 import type { BuildOptions, OutputResult } from '../options.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { ensureDirectory } from '../util/ensure-dir.js';
+import { outputFailed } from './check-outputs.js';
 import { writeDockerArchive } from './docker-archive.js';
 import { writeOciLayout } from './oci-layout.js';
 
@@ -36,7 +37,10 @@ export async function writeOutputs(
 
   if (options.ociLayoutPath) {
     const refName = destinations.find((d) => d.tag !== undefined)?.tag ?? 'latest';
-    await writeOciLayout(path.resolve(options.ociLayoutPath), image, store, refName);
+    const dir = options.ociLayoutPath;
+    await writeOciLayout(path.resolve(dir), image, store, refName).catch((error: unknown) => {
+      throw outputFailed('--oci-layout-path', dir, error);
+    });
     emit({ type: 'output-written', kind: 'oci-layout', path: options.ociLayoutPath });
     results.push({ kind: 'oci-layout', target: options.ociLayoutPath, digest: image.digest });
   }
@@ -45,37 +49,52 @@ export async function writeOutputs(
     const repoTags = destinations
       .filter((d) => d.tag !== undefined && d.digest === undefined)
       .map((d) => d.familiarString());
-    await mkdir(path.dirname(path.resolve(options.tarPath)), { recursive: true });
-    await writeDockerArchive(path.resolve(options.tarPath), image, store, repoTags);
+    const file = options.tarPath;
+    try {
+      await ensureDirectory(path.dirname(path.resolve(file)));
+      await writeDockerArchive(path.resolve(file), image, store, repoTags);
+    } catch (error) {
+      throw outputFailed('--tar-path', file, error);
+    }
     emit({ type: 'output-written', kind: 'tar', path: options.tarPath });
     results.push({ kind: 'tar', target: options.tarPath, digest: image.digest });
   }
 
-  const digestLines: Array<[string | undefined, (ref: ImageReference) => string]> = [
-    [options.imageNameWithDigestFile, (ref) => `${ref.name()}@${image.digest}`],
+  const digestLines: Array<[string, string | undefined, (ref: ImageReference) => string]> = [
     [
+      '--image-name-with-digest-file',
+      options.imageNameWithDigestFile,
+      (ref) => `${ref.name()}@${image.digest}`,
+    ],
+    [
+      '--image-name-tag-with-digest-file',
       options.imageNameTagWithDigestFile,
       (ref) => `${ref.name()}${ref.tag === undefined ? '' : `:${ref.tag}`}@${image.digest}`,
     ],
   ];
-  for (const [file, format] of digestLines) {
+  for (const [flag, file, format] of digestLines) {
     if (!file) continue;
-    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    await writeFileAtomic(
-      path.resolve(file),
-      destinations.map((ref) => `${format(ref)}\n`).join(''),
-    );
+    await writeSmallFile(flag, file, destinations.map((ref) => `${format(ref)}\n`).join(''));
     emit({ type: 'output-written', kind: 'digest-file', path: file });
     results.push({ kind: 'digest-file', target: file, digest: image.digest });
   }
 
   if (options.digestFile) {
-    await mkdir(path.dirname(path.resolve(options.digestFile)), { recursive: true });
-    await writeFileAtomic(path.resolve(options.digestFile), image.digest);
+    await writeSmallFile('--digest-file', options.digestFile, image.digest);
     emit({ type: 'output-written', kind: 'digest-file', path: options.digestFile });
     results.push({ kind: 'digest-file', target: options.digestFile, digest: image.digest });
   }
   return results;
+}
+
+/** Writes a digest file atomically, creating its directory; a failure names the flag and the path. */
+async function writeSmallFile(flag: string, file: string, text: string): Promise<void> {
+  try {
+    await ensureDirectory(path.dirname(path.resolve(file)));
+    await writeFileAtomic(path.resolve(file), text);
+  } catch (error) {
+    throw outputFailed(flag, file, error);
+  }
 }
 
 function parseDestination(text: string): ImageReference {
