@@ -39,7 +39,7 @@ export async function withEndpoints<T>(
   const others = [...endpoints.keys()].filter((index) => index !== preferred);
   const order = preferred < endpoints.length ? [preferred, ...others] : others;
 
-  let lastError: unknown;
+  const failures: Array<{ host: string; error: unknown }> = [];
   for (const [position, index] of order.entries()) {
     const endpoint = endpoints[index]!;
     try {
@@ -47,7 +47,7 @@ export async function withEndpoints<T>(
       if (direction === 'pull') core.preferredEndpoint.set(key, index);
       return result;
     } catch (error) {
-      lastError = error;
+      failures.push({ host: endpoint.host, error });
       const next = order[position + 1];
       if (next === undefined || !(error instanceof RegistryError)) break;
       core.emit({
@@ -58,5 +58,32 @@ export async function withEndpoints<T>(
       });
     }
   }
-  throw lastError;
+  throw mainFailure(failures);
+}
+
+/**
+ * Picks the error to report when every endpoint failed. The first HTTP error response (such as
+ * MANIFEST_UNKNOWN from a mapped host) wins over network failures, which would hide the real cause.
+ * The other failures are named after it.
+ */
+function mainFailure(failures: Array<{ host: string; error: unknown }>): unknown {
+  const last = failures[failures.length - 1]!;
+  const main =
+    failures.find(({ error }) => error instanceof RegistryError && error.status !== undefined) ??
+    last;
+  const others = failures.filter((failure) => failure !== main);
+  if (others.length === 0 || !(main.error instanceof RegistryError)) return main.error;
+  const error = main.error;
+  const also = others
+    .map(({ host, error: other }) => `${host}: ${(other as Error).message}`)
+    .join('; ');
+  return new RegistryError(error.code, `${error.message} (also failed: ${also})`, {
+    hint: error.hint,
+    cause: error,
+    status: error.status,
+    registry: error.registry,
+    repository: error.repository,
+    digest: error.digest,
+    details: error.details,
+  });
 }

@@ -100,6 +100,34 @@ describe('mirrors and registry maps', () => {
     }
   });
 
+  it('reports the mapped registry answer before a dead fallback', async () => {
+    // The mapped host answers MANIFEST_UNKNOWN; the registry itself (the fallback) refuses connections.
+    const client = newClient({ registryMap: { [deadHost]: [registry.host] } });
+    const error = await client
+      .getManifest(`${deadHost}/library/missing:latest`)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RegistryError);
+    expect((error as RegistryError).code).toBe('MANIFEST_UNKNOWN');
+    expect((error as RegistryError).registry).toBe(registry.host);
+    expect((error as RegistryError).hint).toMatch(/tag or digest/);
+    expect((error as RegistryError).message).toMatch(
+      new RegExp(
+        `^GET manifest latest on ${registry.host}/library/missing failed: MANIFEST_UNKNOWN`,
+      ),
+    );
+    expect((error as RegistryError).message).toContain(`also failed: ${deadHost}:`);
+  });
+
+  it('reports the fallback answer before a dead mapped host', async () => {
+    const client = newClient({ registryMap: { [registry.host]: [deadHost] } });
+    const error = await client
+      .getManifest(`${registry.host}/library/missing:latest`)
+      .catch((caught: unknown) => caught);
+    expect((error as RegistryError).code).toBe('MANIFEST_UNKNOWN');
+    expect((error as RegistryError).registry).toBe(registry.host);
+    expect((error as RegistryError).message).toContain(`also failed: ${deadHost}:`);
+  });
+
   it('maps with a path prefix', async () => {
     const client = newClient({
       registryMap: { 'docker.io': [`${registry.host}/library`] },
