@@ -18,8 +18,12 @@ const base = {
 describe('buildChrootCommand', () => {
   it('runs the set-up script in a private mount namespace', () => {
     const spec = buildChrootCommand(base);
-    expect(spec.file).toBe('/usr/bin/unshare');
-    expect(spec.args.slice(0, 8)).toEqual([
+    expect(spec.file).toBe('/usr/bin/setpriv');
+    expect(spec.args.slice(0, 12)).toEqual([
+      '--pdeathsig',
+      'KILL',
+      '--',
+      '/usr/bin/unshare',
       '--mount',
       '--pid',
       '--propagation',
@@ -29,15 +33,15 @@ describe('buildChrootCommand', () => {
       '--',
       '/bin/sh',
     ]);
-    expect(spec.args[8]).toBe('-c');
+    expect(spec.args[12]).toBe('-c');
   });
 
   it('passes paths and argv as positional arguments, never in the script', () => {
     const spec = buildChrootCommand(base);
-    const script = spec.args[9] as string;
+    const script = spec.args[13] as string;
     expect(script).not.toContain('root fs');
     expect(script).not.toContain('rm -rf');
-    const positional = spec.args.slice(10);
+    const positional = spec.args.slice(14);
     expect(positional.slice(0, 8)).toEqual([
       'kiln-sandbox',
       '/usr/bin/setpriv',
@@ -60,7 +64,7 @@ describe('buildChrootCommand', () => {
 
   it('clears the environment and chroots with the working directory', () => {
     const spec = buildChrootCommand(base);
-    const chain = spec.args.slice(24);
+    const chain = spec.args.slice(28);
     expect(chain).toEqual([
       '/usr/bin/env',
       '-i',
@@ -91,7 +95,7 @@ describe('buildChrootCommand', () => {
 
 describe('buildChrootCommand network', () => {
   it('adds a network namespace for network none', () => {
-    expect(buildChrootCommand({ ...base, network: 'none' }).args.slice(0, 4)).toEqual([
+    expect(buildChrootCommand({ ...base, network: 'none' }).args.slice(4, 8)).toEqual([
       '--mount',
       '--pid',
       '--net',

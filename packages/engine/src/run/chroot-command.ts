@@ -100,6 +100,7 @@ exec "$setpriv" --regid "$gid" "$@"
  * Builds the host command that runs `argv` chrooted into `rootfs` in private mount and PID
  * namespaces. The mounts exist only in that namespace, so they vanish with it, also when the command
  * fails. When unshare is killed, `--kill-child` kills the command, and with it the whole PID namespace.
+ * unshare starts through `setpriv --pdeathsig KILL`, so it dies when the calling process dies.
  * The chain after the mounts is `setpriv` (gid and supplementary groups, while still root), `env -i`
  * (the command's environment only), then `unshare --root --wd --setuid` (root, directory and uid;
  * unshare's own --setgid would drop the supplementary groups). argv[0] is looked up in the image.
@@ -137,9 +138,15 @@ export function buildChrootCommand(options: ChrootCommandOptions): SpawnSpec {
     ...mountArgs,
   ];
   return {
-    file: tools.unshare,
+    // The kernel sends SIGKILL to unshare when kiln's main thread dies, even by SIGKILL, and
+    // unshare's --kill-child then takes the whole PID namespace with it.
+    file: tools.setpriv,
     env: { PATH: HOST_PATH, ...(options.network === 'none' ? { KILN_LOOPBACK: '1' } : {}) },
     args: [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      tools.unshare,
       '--mount',
       '--pid',
       ...(options.network === 'none' ? ['--net'] : []),
