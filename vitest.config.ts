@@ -9,6 +9,7 @@ const ssr = { resolve: { conditions, externalConditions: conditions } };
 
 export default defineConfig({
   test: {
+    globalSetup: ['./vitest.global-setup.ts'],
     projects: [
       {
         resolve,
