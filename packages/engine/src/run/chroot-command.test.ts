@@ -62,15 +62,13 @@ describe('buildChrootCommand', () => {
     ]);
   });
 
-  it('clears the environment and chroots with the working directory', () => {
+  it('sends env on fd 3 and chroots', () => {
     const spec = buildChrootCommand(base);
+    expect(spec.envInput).toBe('PATH=/bin\0A=b c\0');
+    expect(spec.args.join(' ')).not.toContain('b c');
     const chain = spec.args.slice(28);
-    expect(chain).toEqual([
-      '/usr/bin/env',
-      '-i',
-      '--',
-      'PATH=/bin',
-      'A=b c',
+    expect(chain.slice(0, 2)).toEqual(['/usr/bin/perl', '-e']);
+    expect(chain.slice(3)).toEqual([
       '/usr/bin/unshare',
       '--root=/work/root fs',
       '--wd=/srv',
@@ -86,6 +84,11 @@ describe('buildChrootCommand', () => {
     const spec = buildChrootCommand({ ...base, uid: 1000, gid: 1000, groups: [1000] });
     expect(spec.args).toContain('--setuid=1000');
     expect(buildChrootCommand(base).args.some((arg) => arg.startsWith('--setuid'))).toBe(false);
+  });
+
+  it('rejects invalid env entries', () => {
+    expect(() => buildChrootCommand({ ...base, env: ['NOVALUE'] })).toThrow(/NOVALUE/);
+    expect(() => buildChrootCommand({ ...base, env: ['A=x\0y'] })).toThrow(/"A"/);
   });
 
   it('rejects an empty argv', () => {

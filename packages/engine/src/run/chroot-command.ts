@@ -31,27 +31,51 @@ export interface HostTools {
   sh: string;
   unshare: string;
   setpriv: string;
-  env: string;
+  perl: string;
 }
 
 export interface SpawnSpec {
   file: string;
   args: string[];
-  /** Environment of the set-up script itself (the command gets `env -i` with its own). */
+  /** Environment of the set-up script itself; the command gets only its own, read from fd 3. */
   env: Record<string, string>;
+  /** The command's environment as NUL-terminated `NAME=value` entries, to write to the child's fd 3. */
+  envInput: string;
 }
+
+/** The file descriptor on which the sandbox reads the command's environment. */
+export const ENV_INPUT_FD = 3;
 
 export const DEFAULT_HOST_TOOLS: HostTools = {
   sh: '/bin/sh',
   unshare: '/usr/bin/unshare',
   setpriv: '/usr/bin/setpriv',
-  env: '/usr/bin/env',
+  perl: '/usr/bin/perl',
 };
 
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Exit status of the set-up script when a mount fails, so it is not mistaken for the command's own. */
 export const SANDBOX_SETUP_EXIT_CODE = 125;
+
+// Values never go into an argv, because /proc/PID/cmdline shows argv to every host user. perl reads
+// them from a pipe and execs with exactly them. `env -i` takes values only from argv, and dash drops
+// names such as `a.b` and adds PWD. perl comes with Debian's perl-base, which is marked Essential.
+const ENV_LOADER = `
+sub fail { print STDERR "kiln sandbox: $_[0]: $!\\n"; exit ${SANDBOX_SETUP_EXIT_CODE}; }
+open(my $in, '<&=', ${ENV_INPUT_FD}) or fail('reading the environment failed');
+local $/ = "\\0";
+my %env;
+while (my $entry = <$in>) {
+  chomp $entry;
+  my ($name, $value) = split /=/, $entry, 2;
+  $env{$name} = $value if defined $value;
+}
+close $in;
+%ENV = %env;
+exec { $ARGV[0] } @ARGV;
+fail("starting $ARGV[0] failed");
+`;
 
 /** Device nodes that the minimal /dev of the sandbox gets from the host, each bound on its own. */
 const DEVICE_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
@@ -101,9 +125,10 @@ exec "$setpriv" --regid "$gid" "$@"
  * namespaces. The mounts exist only in that namespace, so they vanish with it, also when the command
  * fails. When unshare is killed, `--kill-child` kills the command, and with it the whole PID namespace.
  * unshare starts through `setpriv --pdeathsig KILL`, so it dies when the calling process dies.
- * The chain after the mounts is `setpriv` (gid and supplementary groups, while still root), `env -i`
- * (the command's environment only), then `unshare --root --wd --setuid` (root, directory and uid;
- * unshare's own --setgid would drop the supplementary groups). argv[0] is looked up in the image.
+ * The chain after the mounts is `setpriv` (gid and supplementary groups, while still root), then perl.
+ * perl replaces the environment with the command's own, read from fd 3 so that no value is in argv.
+ * Last comes `unshare --root --wd --setuid` (root, directory and uid), because unshare's own
+ * --setgid would drop the supplementary groups. argv[0] is looked up in the image.
  */
 export function buildChrootCommand(options: ChrootCommandOptions): SpawnSpec {
   const { rootfs, argv, cwd, uid, gid, groups, mounts } = options;
@@ -115,15 +140,14 @@ export function buildChrootCommand(options: ChrootCommandOptions): SpawnSpec {
       ? [m.readOnly ? 'robind' : 'bind', m.source, m.target]
       : [m.kind, '-', m.target],
   );
-  const chain = [
-    tools.env,
-    '-i',
-    '--',
-    ...options.env,
-    tools.unshare,
-    `--root=${rootfs}`,
-    `--wd=${cwd}`,
-  ];
+  const invalid = options.env.find((entry) => entry.includes('\0') || !entry.includes('='));
+  if (invalid !== undefined) {
+    const name = JSON.stringify(invalid.split('=')[0]);
+    throw new TypeError(
+      `buildChrootCommand: invalid env entry ${name}: expected NAME=value without NUL bytes`,
+    );
+  }
+  const chain = [tools.perl, '-e', ENV_LOADER, tools.unshare, `--root=${rootfs}`, `--wd=${cwd}`];
   if (uid !== 0) chain.push(`--setuid=${uid}`);
   chain.push('--', ...argv);
 
@@ -142,6 +166,7 @@ export function buildChrootCommand(options: ChrootCommandOptions): SpawnSpec {
     // unshare's --kill-child then takes the whole PID namespace with it.
     file: tools.setpriv,
     env: { PATH: HOST_PATH, ...(options.network === 'none' ? { KILN_LOOPBACK: '1' } : {}) },
+    envInput: options.env.map((entry) => `${entry}\0`).join(''),
     args: [
       '--pdeathsig',
       'KILL',

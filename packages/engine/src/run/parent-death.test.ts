@@ -60,7 +60,8 @@ describe('RUN sandbox', () => {
     // A separate node process plays kiln's role, so that the test can kill it with SIGKILL.
     const script =
       "const s = JSON.parse(process.argv[1]); require('node:child_process')" +
-      ".spawn(s.file, s.args, { env: s.env, stdio: 'ignore' }); setInterval(() => {}, 1000);";
+      ".spawn(s.file, s.args, { env: s.env, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] })" +
+      '.stdio[3].end(s.envInput); setInterval(() => {}, 1000);';
     const parent = spawn(process.execPath, ['-e', script, JSON.stringify(spec)], {
       stdio: 'ignore',
     });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, symlink, copyFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -66,6 +67,34 @@ describe('runInChroot', () => {
       env: ['PATH=/bin', 'FOO=a b'],
     });
     expect(result.lines).toEqual(['a b||/bin']);
+  });
+
+  it('passes env values outside any argv', async () => {
+    const marker = `kiln-argv-${randomBytes(6).toString('hex')}`;
+    const value = `${marker} "q" 'q' a=b\nline two`;
+    // The sleep runs directly, so its environment is exactly what the sandbox passed.
+    const running = run(['sleep', '1'], {
+      env: ['PATH=/bin', `SECRET=${value}`, `odd.name=${marker}`],
+    });
+    let done = false;
+    void running.finally(() => (done = true));
+    const leaks: string[] = [];
+    let sleepEnv: string | undefined;
+    while (!done) {
+      for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+        const argv = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (argv.includes(marker)) leaks.push(argv);
+        if (argv === 'sleep\u00001\u0000' && sleepEnv === undefined) {
+          sleepEnv = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => undefined);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await running).exitCode).toBe(0);
+    expect(leaks).toEqual([]);
+    expect(sleepEnv?.split('\0').sort()).toEqual(
+      ['', 'PATH=/bin', `SECRET=${value}`, `odd.name=${marker}`].sort(),
+    );
   });
 
   it('creates and enters the working directory', async () => {

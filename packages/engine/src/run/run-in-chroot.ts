@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { copyFile, lstat, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { EngineError, cancelledError } from '../errors.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
-import { SANDBOX_SETUP_EXIT_CODE, buildChrootCommand } from './chroot-command.js';
+import { ENV_INPUT_FD, SANDBOX_SETUP_EXIT_CODE, buildChrootCommand } from './chroot-command.js';
 import type { SandboxMount, SpawnSpec } from './chroot-command.js';
 import { OutputTail } from './output-tail.js';
 import type { RunIdentity } from './users.js';
@@ -134,13 +135,20 @@ function spawnAndWait(spec: SpawnSpec, options: RunInChrootOptions): Promise<Run
   return new Promise((resolve, reject) => {
     const child = spawn(spec.file, spec.args, {
       env: spec.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // Entry ENV_INPUT_FD (3) carries the command's environment, so no value appears in any argv.
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       ...(options.signal ? { signal: options.signal, killSignal: 'SIGKILL' as const } : {}),
     });
+    const envPipe = child.stdio[ENV_INPUT_FD] as Writable | null;
+    // A sandbox that fails before reading closes the pipe early, and its exit status reports that.
+    envPipe?.on('error', () => {});
+    envPipe?.end(spec.envInput);
     const tail = new OutputTail();
     for (const stream of ['stdout', 'stderr'] as const) {
-      child[stream].setEncoding('utf8');
-      child[stream].on('data', (chunk: string) => {
+      const output = child[stream];
+      if (output === null) continue; // Not reached: both are pipes.
+      output.setEncoding('utf8');
+      output.on('data', (chunk: string) => {
         for (const line of tail.push(chunk)) options.onOutput?.(line, stream);
       });
     }
@@ -149,7 +157,7 @@ function spawnAndWait(spec: SpawnSpec, options: RunInChrootOptions): Promise<Run
         err.name === 'AbortError'
           ? cancelledError(err)
           : new EngineError('RUN_SETUP_FAILED', `Starting ${spec.file} failed: ${err.message}`, {
-              hint: 'Install util-linux (unshare, setpriv) and run kiln as root or with CAP_SYS_ADMIN.',
+              hint: 'Install util-linux (unshare, setpriv) and perl, and run kiln as root or with CAP_SYS_ADMIN.',
               cause: err,
             }),
       ),
