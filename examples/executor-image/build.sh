@@ -44,7 +44,7 @@ copy_program() {
 copy_program node /kiln/bin/node
 # The RUN sandbox (chroot isolation) runs these host tools around the command.
 copy_program sh /usr/bin/sh
-for tool in unshare setpriv env mount mkdir ln; do copy_program "$tool" "/usr/bin/$tool"; done
+for tool in unshare setpriv env mount mkdir ln perl; do copy_program "$tool" "/usr/bin/$tool"; done
 printf '#!/bin/sh\nexec /kiln/bin/node /kiln/kiln.mjs "$@"\n' > "$root/kiln/bin/kiln"
 chmod 755 "$root/kiln/bin/kiln"
 
