@@ -15,7 +15,8 @@ import {
 } from '@kiln/testkit';
 import type { TestRegistry } from '@kiln/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './program.js';
+import { runKiln } from './run-kiln.test-support.js';
+import type { KilnRun } from './run-kiln.test-support.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const helloContext = path.join(repoRoot, 'examples/hello');
@@ -35,16 +36,7 @@ afterAll(async () => {
 });
 
 /** Runs `kiln ARGS` in process with KILN_DIR under the test's temp dir. */
-async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: { ...process.env, KILN_DIR: path.join(tmp, 'kiln-dir') },
-  });
-  return { code, stdout, stderr };
-}
+const kiln = (args: string[]): Promise<KilnRun> => runKiln(args, path.join(tmp, 'kiln-dir'));
 
 /** Creates a build context under the test's temp dir holding only `dockerfile`. */
 async function writeContext(name: string, dockerfile: string): Promise<string> {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { makeTempDir, pushBusybox, removeTempDir, startRegistry } from '@kiln/testkit';
 import type { TestRegistry } from '@kiln/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './program.js';
+import { runKiln } from './run-kiln.test-support.js';
+import type { KilnRun } from './run-kiln.test-support.js';
 
 let registry: TestRegistry;
 let tmp: string;
@@ -19,16 +20,8 @@ afterAll(async () => {
   if (tmp) await removeTempDir(tmp);
 });
 
-async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: { ...process.env, KILN_DIR: path.join(tmp, 'kiln-dir') },
-  });
-  return { code, stdout, stderr };
-}
+/** Runs `kiln ARGS` in process with KILN_DIR under the test's temp dir. */
+const kiln = (args: string[]): Promise<KilnRun> => runKiln(args, path.join(tmp, 'kiln-dir'));
 
 const registryFlags = (): string[] => [
   '--insecure-registry',

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir, removeTempDir } from '@kiln/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './program.js';
+import { runKiln } from './run-kiln.test-support.js';
+import type { KilnRun } from './run-kiln.test-support.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const includePlugin = path.join(repoRoot, 'examples/plugins/include/src/index.ts');
@@ -19,16 +20,8 @@ afterAll(async () => {
   if (tmp) await removeTempDir(tmp);
 });
 
-async function kiln(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: { ...process.env, KILN_DIR: path.join(tmp, 'kiln-dir') },
-  });
-  return { code, stdout, stderr };
-}
+/** Runs `kiln ARGS` in process with KILN_DIR under the test's temp dir. */
+const kiln = (args: string[]): Promise<KilnRun> => runKiln(args, path.join(tmp, 'kiln-dir'));
 
 describe('kiln build with plugins', () => {
   it('loads plugins from --plugin and --config', async () => {
