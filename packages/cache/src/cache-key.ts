@@ -77,15 +77,19 @@ function canonicalSources(sources: CacheKeySource[]): JsonValue[] {
       throw invalidInput(`source ${source.path} is listed twice`, 'List each source file once.');
     seen.add(source.path);
   }
-  return [...sources]
-    .sort((left, right) => (left.path < right.path ? -1 : left.path > right.path ? 1 : 0))
-    .map((source) => ({
-      path: source.path,
-      digest: source.digest,
-      mode: source.mode ?? null,
-      uid: source.uid ?? null,
-      gid: source.gid ?? null,
-    }));
+  return (
+    [...sources]
+      // Paths are unique (checked above), so no two compare equal. Code-unit order keeps the key
+      // independent of the locale.
+      .sort((left, right) => (left.path < right.path ? -1 : 1))
+      .map((source) => ({
+        path: source.path,
+        digest: source.digest,
+        mode: source.mode ?? null,
+        uid: source.uid ?? null,
+        gid: source.gid ?? null,
+      }))
+  );
 }
 
 /**

@@ -51,9 +51,9 @@ export interface BuildOptions {
   registryMap?: Record<string, string[]>;
   /** False builds every stage; default true builds only the stages the target needs. */
   skipUnusedStages?: boolean;
-  /** Stages that do not depend on each other built at the same time; default 3. */
+  /** Maximum number of independent stages built at the same time; default 3. */
   stageConcurrency?: number;
-  /** How RUN changes are found: 'auto' (default) overlay where it mounts, else walk. */
+  /** Snapshotter that finds RUN's changes: 'auto' (default) uses overlay where it mounts, else walk. */
   snapshotter?: 'auto' | 'overlay' | 'walk';
   /** Media types of the manifest, config and layers: 'oci' (default) or Docker's v2 schema 2 ('docker'). */
   mediaTypes?: 'oci' | 'docker';
@@ -107,6 +107,6 @@ export interface BuildResult {
   config: ImageConfig;
   configDigest: string;
   outputs: OutputResult[];
-  /** What the layer cache did for each file-system step; present when the build used one. */
+  /** Layer cache result of each file-system step; present when the build used a cache. */
   cache?: BuildCacheSummary;
 }

@@ -30,7 +30,7 @@ export interface LayerCacheOptions {
   copyLayers?: boolean;
 }
 
-/** What the layer cache did for one file-system step; the build result lists one per step. */
+/** Layer cache result of one file-system step; the build result lists one per step. */
 export interface StepCacheResult {
   stage: number;
   step: number;

@@ -22,7 +22,7 @@ import type { ModeSpec } from './file-mode.js';
 
 const execFileAsync = promisify(execFile);
 
-/** The `mknod` type arguments for a FIFO or device: `p`, or `c`/`b` with major and minor. */
+/** Builds the `mknod` type arguments for a FIFO or device: `p`, or `c`/`b` with major and minor. */
 function mknodType(stats: Stats): string[] {
   if (stats.isFIFO()) return ['p'];
   // Linux encodes dev_t with the major in bits 8-19 (and 32+) and the minor in bits 0-7 and 20-31.
@@ -81,7 +81,7 @@ export async function ensureDirectory(
   return { hostPath: await resolveInRoot(rootfs, dir), created };
 }
 
-/** How {@link copyEntry} writes what it copies. */
+/** Options that control how {@link copyEntry} writes what it copies. */
 export interface CopyOptions {
   /** Owner of every copied entry; undefined keeps the source's uid and gid. */
   owner: Ownership | undefined;

@@ -13,7 +13,7 @@ export function isUrlSource(source: string): boolean {
   return /^https?:\/\//i.test(source);
 }
 
-/** The file name ADD gives a download: the last path segment of the URL, as BuildKit names it. */
+/** Derives the file name ADD gives a download: the URL's last path segment, as BuildKit names it. */
 export function urlFileName(url: string): string {
   try {
     const base = path.posix.basename(new URL(url).pathname);

@@ -43,7 +43,7 @@ export function parseChmod(text: string): ModeSpec {
   };
 }
 
-/** The bits a permission list stands for, before the class mask; `X` and `u/g/o` read `mode`. */
+/** Computes the bits a permission list sets, before the class mask. `X` and `u/g/o` read `mode`. */
 function permissionBits(perms: string, mode: number, isDirectory: boolean): number {
   if (perms === 'u' || perms === 'g' || perms === 'o') {
     const shift = { u: 6, g: 3, o: 0 }[perms];
@@ -60,7 +60,7 @@ function permissionBits(perms: string, mode: number, isDirectory: boolean): numb
   return bits;
 }
 
-/** The mode an entry gets: `spec` applied to its current mode, or that mode without a spec. */
+/** Computes an entry's mode: `spec` applied to its current mode, or that mode when there is no spec. */
 export function applyModeSpec(
   spec: ModeSpec | undefined,
   mode: number,

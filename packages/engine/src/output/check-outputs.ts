@@ -39,7 +39,8 @@ export async function checkOutputPaths(options: BuildOptions): Promise<void> {
       );
     if (info) await checkWritable('--oci-layout-path', dir, path.resolve(dir));
     else {
-      // Only creating it tells for sure (root passes access() even on /proc); it goes again at once.
+      // Only creating the directory proves it can be written, because root passes access() even on
+      // /proc. The test directory is removed at once.
       await checkParent('--oci-layout-path', dir, path.resolve(dir));
       await rmdir(path.resolve(dir));
     }

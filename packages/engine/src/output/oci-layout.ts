@@ -12,8 +12,8 @@ import { tempPathFor, writeFileAtomic } from '../util/atomic-file.js';
 import { ensureDirectory } from '../util/ensure-dir.js';
 
 /**
- * Where layer blobs come from: the build's blob store (files, hard-linked when possible) or an
- * opener, as an output target receives them.
+ * Source of layer blobs: the build's blob store (files, hard-linked when possible) or an opener,
+ * as an output target receives them.
  */
 export type LayoutBlobs = Pick<BlobStore, 'path'> | { openBlob(digest: string): Promise<Readable> };
 

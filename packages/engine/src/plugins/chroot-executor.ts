@@ -4,7 +4,7 @@ import type { SandboxMount } from '../run/chroot-command.js';
 import { runInChroot } from '../run/run-in-chroot.js';
 import { resolveIdentityInRoot } from '../run/users.js';
 
-/** The built-in chroot sandbox of RUN, behind the plugin API's executor interface. */
+/** Creates the built-in chroot sandbox of RUN, behind the plugin API's executor interface. */
 export function createChrootExecutor(scratchDir: string): RunExecutor {
   return {
     name: 'chroot',

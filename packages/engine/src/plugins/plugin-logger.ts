@@ -45,7 +45,7 @@ function redactFields(fields: LogFields, redact: (text: string) => string): LogF
   }
 }
 
-/** Returns the secret values the build knows: environment-variable secrets that are set. */
+/** Returns the secret values to redact: the environment-variable secrets that are set. */
 export function knownSecretValues(
   secrets: Readonly<Record<string, { src: string } | { env: string }>>,
 ): string[] {

@@ -4,7 +4,7 @@ import type { Platform } from '@kiln/oci-spec';
 import type { ContextReader } from './context-reader.js';
 import type { PluginSet, Provided } from './plugin-set.js';
 
-/** What the stage runner needs to run plugin build handlers, shared by every stage of a build. */
+/** State the stage runner needs to run plugin build handlers, shared by every stage of a build. */
 export interface PluginRuntime {
   set: PluginSet;
   context: ContextReader;

@@ -27,7 +27,7 @@ export interface RunInChrootOptions {
   onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
   /**
    * Called after the sandbox's placeholder files exist and before anything else changes (take a
-   * baseline here); `placeholdersCreated` says whether this run created any.
+   * baseline here). `placeholdersCreated` is true when this run created any.
    */
   beforeRun?: (placeholdersCreated: boolean) => Promise<void>;
   /** Called after the command exited and before the placeholders go (take the snapshot here). */

@@ -3,8 +3,8 @@ import path from 'node:path';
 
 /**
  * Creates `dir` and its missing parents, like `mkdir -p`, one level at a time.
- * On Node 20.20, `mkdir('/proc/nope', { recursive: true })` did not settle within 5 s, because
- * /proc answers ENOENT for new entries, so this rejects with that error instead.
+ * On Node 20.20 here, `mkdir('/proc/nope', { recursive: true })` did not settle within 5 s, while a
+ * plain `mkdir` fails at once with ENOENT, so this rejects with that error instead.
  */
 export async function ensureDirectory(dir: string): Promise<void> {
   const target = path.resolve(dir);
