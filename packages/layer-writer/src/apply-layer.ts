@@ -8,6 +8,7 @@ import {
   mkdir,
   open,
   opendir,
+  readdir,
   rm,
   symlink,
   unlink,
@@ -34,6 +35,12 @@ export interface ApplyLayerOptions {
   preserveOwnership?: boolean;
   /** Apply extended attributes (default true). */
   xattrs?: boolean;
+  /**
+   * Paths relative to the root, like `proc` or `etc/hosts`, that the layer must leave alone: entries
+   * and whiteouts at or under them are skipped, and removals keep them. An entry that would replace a
+   * directory containing one of them with a non-directory fails with `INVALID_PATH`.
+   */
+  keep?: readonly string[];
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -57,6 +64,7 @@ export async function applyLayer(
     allowDevices: options.allowDevices ?? false,
     preserveOwnership: options.preserveOwnership ?? process.getuid?.() === 0,
     xattrs: options.xattrs ?? true,
+    keep: (options.keep ?? []).map((kept) => cleanEntryName(kept, 'kept path').join('/')),
   });
   try {
     const opened = await openLayer(source);
@@ -74,6 +82,14 @@ export async function applyLayer(
     throw asLayerError(error, root);
   }
   return { diffId: counter.digest() };
+}
+
+function replacesKept(name: string): LayerError {
+  return new LayerError(
+    'INVALID_PATH',
+    `tar entry "${name}" would replace a directory that contains a kept path`,
+    { hint: 'Leave the paths in `keep` out of the layer, or apply it to another root.' },
+  );
 }
 
 /** Wraps a stream or file system failure; zlib's Z_* codes mean the blob is corrupt. */
@@ -144,13 +160,23 @@ class LayerApplier {
           `tar entry "${entry.name}" is a whiteout with an invalid name`,
         );
       }
+      const victimRelative = [...parentParts, victim].join('/');
+      if (this.isKept(victimRelative)) return;
       const directory = await this.resolver.resolveDirectory(parentParts, entry.name, false);
-      if (directory !== undefined) await this.remove(path.join(directory, victim));
+      if (directory === undefined) return;
+      const victimPath = path.join(directory, victim);
+      await this.remove(victimPath, this.relativeTo(victimPath));
       return;
     }
+    if (this.isKept(relative)) return;
+    if (entry.type !== 'directory' && this.containsKept(relative)) throw replacesKept(entry.name);
 
     const directory = (await this.resolver.resolveDirectory(parentParts, entry.name, true))!;
     const hostPath = path.join(directory, base);
+    // The parents may be symlinks, so the kept paths are checked again where the entry really lands.
+    const resolved = this.relativeTo(hostPath);
+    if (this.isKept(resolved)) return;
+    if (entry.type !== 'directory' && this.containsKept(resolved)) throw replacesKept(entry.name);
     this.unpacked.add(relative);
     for (let index = 1; index < parts.length; index++)
       this.unpackedAncestors.add(parts.slice(0, index).join('/'));
@@ -158,7 +184,7 @@ class LayerApplier {
     const existing = await lstatOrUndefined(hostPath);
     if (entry.type === 'directory') {
       if (existing?.isDirectory() !== true) {
-        if (existing !== undefined) await this.remove(hostPath);
+        if (existing !== undefined) await this.remove(hostPath, resolved);
         await mkdir(hostPath, { mode: 0o700 });
       }
       await this.applyMetadata(hostPath, entry);
@@ -177,7 +203,7 @@ class LayerApplier {
     }
     const linkTarget = entry.type === 'hardlink' ? await this.hardlinkTarget(entry) : undefined;
     if (linkTarget === hostPath) return;
-    if (existing !== undefined) await this.remove(hostPath);
+    if (existing !== undefined) await this.remove(hostPath, resolved);
 
     switch (entry.type) {
       case 'file':
@@ -299,15 +325,35 @@ class LayerApplier {
         doomed.push(childPath);
       }
     }
-    for (const childPath of doomed) await this.remove(childPath);
+    for (const childPath of doomed) await this.remove(childPath, this.relativeTo(childPath));
   }
 
-  private async remove(hostPath: string): Promise<void> {
+  /** Removes `hostPath` (at `relative` in the root), keeping kept paths and the directories containing them. */
+  private async remove(hostPath: string, relative: string): Promise<void> {
+    if (this.isKept(relative)) return;
     const stats = await lstatOrUndefined(hostPath);
     if (stats === undefined) return;
-    if (stats.isDirectory()) await rm(hostPath, { recursive: true, force: true });
-    else await unlink(hostPath);
+    if (stats.isDirectory() && this.containsKept(relative)) {
+      for (const name of await readdir(hostPath))
+        await this.remove(path.join(hostPath, name), `${relative}/${name}`);
+    } else if (stats.isDirectory()) {
+      await rm(hostPath, { recursive: true, force: true });
+    } else {
+      await unlink(hostPath);
+    }
     this.resolver.invalidate();
+  }
+
+  private relativeTo(hostPath: string): string {
+    return path.relative(this.root, hostPath).split(path.sep).join('/');
+  }
+
+  private isKept(relative: string): boolean {
+    return this.options.keep.some((kept) => relative === kept || relative.startsWith(`${kept}/`));
+  }
+
+  private containsKept(relative: string): boolean {
+    return this.options.keep.some((kept) => kept.startsWith(`${relative}/`));
   }
 }
 
