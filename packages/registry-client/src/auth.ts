@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 
 import type { Challenge } from './challenge.js';
 import { mergeScopes, parseChallenge } from './challenge.js';
-import type { CredentialStore, ResolvedCredentials } from './credentials.js';
+import type { CredentialSource, CredentialStore, ResolvedCredentials } from './credentials.js';
 import { errorFromResponse, RegistryError } from './errors.js';
 
 interface CachedToken {
@@ -51,6 +51,11 @@ export class Authenticator {
       this.#states.set(origin, state);
     }
     return state;
+  }
+
+  /** Returns where the credentials for `host` come from, or where none were found. */
+  credentialSource(host: string): Promise<CredentialSource> {
+    return this.#credentials.source(host);
   }
 
   /** Returns the Authorization header for a request, or undefined while no challenge is known. */

@@ -125,12 +125,13 @@ async function* blobChunks(
         body.destroy();
         if (
           !isRetryableNetworkError(error) ||
-          attempt >= core.http.policy.retries ||
+          attempt >= core.http.policy('pull').retries ||
           delivered >= descriptor.size
         )
           throw error;
         attempt++;
         await core.http.backoff(
+          'pull',
           'GET',
           `${endpoint.host}/v2/${repository}/blobs/${descriptor.digest}`,
           attempt,

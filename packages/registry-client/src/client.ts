@@ -13,8 +13,9 @@ import { downloadBlob, fetchBlob } from './blob-pull.js';
 import { getManifest, resolveImage } from './pull.js';
 import type { ManifestResult, ResolvedImage } from './pull.js';
 import { hasBlob, pushBlob, UploadRegistry } from './push.js';
+import { checkPushPermission } from './push-permission.js';
 import type { BlobOpener, PushBlobOptions, PushBlobOutcome } from './push.js';
-import { retryPolicy } from './retry.js';
+import { retryPolicies } from './retry.js';
 import { Transport } from './transport.js';
 
 export interface PushImageBlob {
@@ -61,7 +62,12 @@ export class RegistryClient {
     const credentials = new CredentialStore(options.credentials, options.dockerConfigDir);
     const auth = new Authenticator(credentials, userAgent);
     this.#core = {
-      http: new RegistryHttp(auth, retryPolicy(options.retries), userAgent, emit),
+      http: new RegistryHttp(
+        auth,
+        retryPolicies(options.retries, options.pullRetries, options.pushRetries),
+        userAgent,
+        emit,
+      ),
       transport: new Transport(options),
       pullLimiter: new Limiter(concurrency),
       pushLimiter: new Limiter(concurrency),
@@ -148,6 +154,14 @@ export class RegistryClient {
     });
     const digest = await pushManifest(this.#core, target, input.manifestBytes, input.mediaType);
     return { digest, blobs };
+  }
+
+  /**
+   * Checks that the client may push to the reference's repository by starting an upload and
+   * cancelling it; raises UNAUTHORIZED or DENIED (with the credentials source in the hint) when not.
+   */
+  checkPushPermission(reference: ImageReference | string): Promise<void> {
+    return checkPushPermission(this.#core, toReference(reference));
   }
 
   /** Closes pooled connections. */

@@ -85,5 +85,6 @@ function mainFailure(failures: Array<{ host: string; error: unknown }>): unknown
     repository: error.repository,
     digest: error.digest,
     details: error.details,
+    credentialSource: error.credentialSource,
   });
 }

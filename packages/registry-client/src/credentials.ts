@@ -13,6 +13,23 @@ export type ResolvedCredentials =
   | { kind: 'bearer'; token: string }
   | { kind: 'identity-token'; username: string; identityToken: string };
 
+/**
+ * Where the credentials for a registry came from, or where kiln looked when it found none.
+ * It names files and helpers, never a secret.
+ */
+export type CredentialSource =
+  | { kind: 'explicit' }
+  | { kind: 'docker-config'; path: string }
+  | { kind: 'cred-helper'; helper: string; path: string }
+  | { kind: 'creds-store'; helper: string; path: string }
+  /** `path` is the docker config consulted (undefined when it is switched off); `helper` answered "not found". */
+  | { kind: 'none'; path: string | undefined; helper?: string };
+
+interface CredentialLookup {
+  credentials: ResolvedCredentials | undefined;
+  source: CredentialSource;
+}
+
 interface DockerConfigAuth {
   auth?: string;
   username?: string;
@@ -38,7 +55,7 @@ export class CredentialStore {
   readonly #explicit: Map<string, Credentials>;
   readonly #configDir: string | false;
   #config: Promise<DockerConfig> | undefined;
-  readonly #cache = new Map<string, Promise<ResolvedCredentials | undefined>>();
+  readonly #cache = new Map<string, Promise<CredentialLookup>>();
 
   constructor(explicit: Record<string, Credentials> = {}, configDir?: string | false) {
     this.#explicit = new Map(
@@ -48,7 +65,16 @@ export class CredentialStore {
   }
 
   /** Returns the credentials for `host`, or undefined for anonymous access. */
-  get(host: string): Promise<ResolvedCredentials | undefined> {
+  async get(host: string): Promise<ResolvedCredentials | undefined> {
+    return (await this.#find(host)).credentials;
+  }
+
+  /** Returns where the credentials for `host` come from, or where the lookup found none. */
+  async source(host: string): Promise<CredentialSource> {
+    return (await this.#find(host)).source;
+  }
+
+  #find(host: string): Promise<CredentialLookup> {
     const key = normalizeHost(host);
     let found = this.#cache.get(key);
     if (found === undefined) {
@@ -60,25 +86,43 @@ export class CredentialStore {
     return found;
   }
 
-  async #lookup(host: string): Promise<ResolvedCredentials | undefined> {
+  async #lookup(host: string): Promise<CredentialLookup> {
     const explicit = this.#explicit.get(host);
     if (explicit !== undefined) {
-      return 'token' in explicit
-        ? { kind: 'bearer', token: explicit.token }
-        : { kind: 'basic', username: explicit.username, password: explicit.password };
+      const credentials: ResolvedCredentials =
+        'token' in explicit
+          ? { kind: 'bearer', token: explicit.token }
+          : { kind: 'basic', username: explicit.username, password: explicit.password };
+      return { credentials, source: { kind: 'explicit' } };
     }
 
     const config = await this.#loadConfig();
+    const path = this.#configPath();
     const helper = findByHost(config.credHelpers ?? {}, host);
-    if (helper !== undefined) return runCredentialHelper(helper, serverUrl(host));
+    if (helper !== undefined && path !== undefined) {
+      const credentials = await runCredentialHelper(helper, serverUrl(host));
+      if (credentials === undefined) return { credentials, source: { kind: 'none', path, helper } };
+      return { credentials, source: { kind: 'cred-helper', helper, path } };
+    }
 
     const entry = findByHost(config.auths ?? {}, host);
-    if (entry !== undefined) {
+    if (entry !== undefined && path !== undefined) {
       const fromEntry = fromAuthEntry(entry, host);
-      if (fromEntry !== undefined) return fromEntry;
+      if (fromEntry !== undefined)
+        return { credentials: fromEntry, source: { kind: 'docker-config', path } };
     }
-    if (config.credsStore) return runCredentialHelper(config.credsStore, serverUrl(host));
-    return undefined;
+    if (config.credsStore && path !== undefined) {
+      const store = config.credsStore;
+      const credentials = await runCredentialHelper(store, serverUrl(host));
+      if (credentials === undefined)
+        return { credentials, source: { kind: 'none', path, helper: store } };
+      return { credentials, source: { kind: 'creds-store', helper: store, path } };
+    }
+    return { credentials: undefined, source: { kind: 'none', path } };
+  }
+
+  #configPath(): string | undefined {
+    return this.#configDir === false ? undefined : join(this.#configDir, 'config.json');
   }
 
   #loadConfig(): Promise<DockerConfig> {
@@ -87,8 +131,8 @@ export class CredentialStore {
   }
 
   async #readConfig(): Promise<DockerConfig> {
-    if (this.#configDir === false) return {};
-    const path = join(this.#configDir, 'config.json');
+    const path = this.#configPath();
+    if (path === undefined) return {};
     let text: string;
     try {
       text = await readFile(path, 'utf8');

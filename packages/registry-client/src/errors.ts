@@ -1,3 +1,5 @@
+import type { CredentialSource } from './credentials.js';
+
 /**
  * Error codes of the OCI distribution spec (`errors[].code` in a registry's error response),
  * plus codes for failures the client detects itself.
@@ -68,6 +70,8 @@ export interface RegistryErrorOptions {
   digest?: string;
   /** Every entry of the registry's error envelope. */
   details?: RegistryErrorDetail[];
+  /** For a 401 or 403: where the credentials came from, or where none were found. */
+  credentialSource?: CredentialSource;
 }
 
 /** Base class of every error of the registry client. Messages never contain credentials. */
@@ -80,6 +84,7 @@ export class RegistryError extends Error {
   readonly repository: string | undefined;
   readonly digest: string | undefined;
   readonly details: RegistryErrorDetail[];
+  readonly credentialSource: CredentialSource | undefined;
 
   constructor(code: RegistryErrorCode, message: string, options: RegistryErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -90,6 +95,7 @@ export class RegistryError extends Error {
     this.repository = options.repository;
     this.digest = options.digest;
     this.details = options.details ?? [];
+    this.credentialSource = options.credentialSource;
   }
 }
 

@@ -4,9 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 
 import type { Authenticator } from './auth.js';
+import { withCredentialHint } from './credential-hint.js';
 import { errorFromResponse, RegistryError } from './errors.js';
 import type { RegistryEvent } from './events.js';
-import type { RetryPolicy } from './retry.js';
+import type { RetryPolicies, RetryPolicy } from './retry.js';
 import {
   errorCodeOf,
   isRetryableNetworkError,
@@ -61,27 +62,44 @@ export function headerValue(
 /** Sends registry requests with authentication, retries with backoff, and typed errors. */
 export class RegistryHttp {
   readonly #auth: Authenticator;
-  readonly #policy: RetryPolicy;
+  readonly #policies: RetryPolicies;
   readonly #userAgent: string;
   readonly #emit: (event: RegistryEvent) => void;
 
   constructor(
     auth: Authenticator,
-    policy: RetryPolicy,
+    policies: RetryPolicies,
     userAgent: string,
     emit: (event: RegistryEvent) => void,
   ) {
     this.#auth = auth;
-    this.#policy = policy;
+    this.#policies = policies;
     this.#userAgent = userAgent;
     this.#emit = emit;
   }
 
-  get policy(): RetryPolicy {
-    return this.#policy;
+  /** Returns the retry policy of pull or push requests. */
+  policy(direction: Endpoint['direction']): RetryPolicy {
+    return this.#policies[direction];
   }
 
+  /**
+   * Sends a request, retrying and authenticating as needed. A 401 or 403 names the credentials
+   * source in its hint (see `withCredentialHint`).
+   */
   async request(endpoint: Endpoint, request: RegistryRequest): Promise<RegistryResponse> {
+    try {
+      return await this.#request(endpoint, request);
+    } catch (error) {
+      if (!(error instanceof RegistryError) || (error.status !== 401 && error.status !== 403))
+        throw error;
+      const source = await this.#auth.credentialSource(endpoint.host).catch(() => undefined);
+      throw source === undefined ? error : withCredentialHint(error, source, endpoint);
+    }
+  }
+
+  async #request(endpoint: Endpoint, request: RegistryRequest): Promise<RegistryResponse> {
+    const policy = this.#policies[endpoint.direction];
     let url = new URL(request.target, `${endpoint.origin}/`);
     let attempt = 0;
     let authAttempts = 0;
@@ -108,13 +126,10 @@ export class RegistryHttp {
           body: request.body === undefined ? undefined : await request.body(),
         });
       } catch (error) {
-        if (
-          request.retry !== false &&
-          isRetryableNetworkError(error) &&
-          attempt < this.#policy.retries
-        ) {
+        if (request.retry !== false && isRetryableNetworkError(error) && attempt < policy.retries) {
           attempt++;
           await this.#wait(
+            policy,
             request,
             url,
             attempt,
@@ -167,11 +182,11 @@ export class RegistryHttp {
         return { status, headers: response.headers, body: response.body, url };
       }
 
-      if (request.retry !== false && isRetryableStatus(status) && attempt < this.#policy.retries) {
+      if (request.retry !== false && isRetryableStatus(status) && attempt < policy.retries) {
         attempt++;
         await response.body.dump();
         const retryAfter = parseRetryAfter(headerValue(response.headers, 'retry-after'));
-        await this.#wait(request, url, attempt, retryAfter, `HTTP ${status}`);
+        await this.#wait(policy, request, url, attempt, retryAfter, `HTTP ${status}`);
         continue;
       }
 
@@ -189,13 +204,14 @@ export class RegistryHttp {
   }
 
   async #wait(
+    policy: RetryPolicy,
     request: RegistryRequest,
     url: URL,
     attempt: number,
     retryAfterMs: number | undefined,
     reason: string,
   ): Promise<void> {
-    const delayMs = retryDelay(this.#policy, attempt, retryAfterMs);
+    const delayMs = retryDelay(policy, attempt, retryAfterMs);
     this.#emit({
       type: 'retry',
       method: request.method,
@@ -208,8 +224,14 @@ export class RegistryHttp {
   }
 
   /** Waits before a retry that the caller runs itself, such as restarting a blob upload. */
-  async backoff(what: string, target: string, attempt: number, reason: string): Promise<void> {
-    const delayMs = retryDelay(this.#policy, attempt);
+  async backoff(
+    direction: Endpoint['direction'],
+    what: string,
+    target: string,
+    attempt: number,
+    reason: string,
+  ): Promise<void> {
+    const delayMs = retryDelay(this.#policies[direction], attempt);
     this.#emit({ type: 'retry', method: what, target, attempt, delayMs, reason });
     await sleep(delayMs);
   }

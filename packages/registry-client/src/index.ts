@@ -4,6 +4,9 @@ export type { PushImageBlob, PushImageInput, PushImageResult } from './client.js
 export { RegistryError, parseErrorEnvelope } from './errors.js';
 export type { RegistryErrorCode, RegistryErrorDetail, RegistryErrorOptions } from './errors.js';
 
+export { describeCredentialSource } from './credential-hint.js';
+export type { CredentialSource } from './credentials.js';
+
 export { parseChallenge } from './challenge.js';
 export type { Challenge } from './challenge.js';
 

@@ -44,8 +44,12 @@ export interface RegistryClientOptions {
   credentials?: Record<string, Credentials>;
   /** Directory with `config.json`; default `$DOCKER_CONFIG` or `~/.docker`. `false` skips it. */
   dockerConfigDir?: string | false;
-  /** Retries, or a number of retries. */
+  /** Retries, or a number of retries, for pulls and pushes alike. */
   retries?: number | RetryOptions;
+  /** Retries of pull requests (manifests and blobs); default the `retries` count. */
+  pullRetries?: number;
+  /** Retries of push requests (uploads, mounts, manifest puts); default the `retries` count. */
+  pushRetries?: number;
   /** Blob transfers running at once. Default 4. */
   concurrency?: number;
   /** Bytes per PATCH when uploading in chunks; unset means one monolithic PUT per blob. */

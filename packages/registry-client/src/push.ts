@@ -193,8 +193,9 @@ async function putBlob(
       });
       return 'uploaded';
     } catch (error) {
-      if (!isRestartable(error) || attempt >= core.http.policy.retries) throw error;
+      if (!isRestartable(error) || attempt >= core.http.policy('push').retries) throw error;
       await core.http.backoff(
+        'push',
         'upload',
         `${endpoint.host}/v2/${repository}/blobs/${descriptor.digest}`,
         attempt + 1,

@@ -6,6 +6,25 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** Retry policies for pull and push requests; they differ only in the number of retries. */
+export interface RetryPolicies {
+  pull: RetryPolicy;
+  push: RetryPolicy;
+}
+
+/** Builds the pull and push policies; `pullRetries` and `pushRetries` replace the shared count. */
+export function retryPolicies(
+  option: number | RetryOptions | undefined,
+  pullRetries: number | undefined,
+  pushRetries: number | undefined,
+): RetryPolicies {
+  const shared = retryPolicy(option);
+  return {
+    pull: { ...shared, retries: pullRetries ?? shared.retries },
+    push: { ...shared, retries: pushRetries ?? shared.retries },
+  };
+}
+
 export function retryPolicy(option: number | RetryOptions | undefined): RetryPolicy {
   const options = typeof option === 'number' ? { retries: option } : (option ?? {});
   return {

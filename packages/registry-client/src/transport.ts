@@ -22,6 +22,8 @@ export interface Endpoint {
   dispatcher: Dispatcher;
   /** True for the registry named in the reference, false for a mirror or mapped host. */
   isOrigin: boolean;
+  /** Whether requests to this endpoint pull or push; it picks the retry count. */
+  direction: Direction;
 }
 
 // Bundles where Debian, Fedora and Alpine keep the system's trusted CAs.
@@ -81,6 +83,7 @@ export class Transport {
       repository,
       dispatcher: this.#agentFor(host, direction),
       isOrigin,
+      direction,
     };
   }
 

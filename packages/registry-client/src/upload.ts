@@ -179,7 +179,7 @@ export async function uploadChunked(
 }
 
 /** Deletes an upload session that will not be committed; a failure only leaves it to expire. */
-async function cancelUpload(
+export async function cancelUpload(
   core: ClientCore,
   endpoint: Endpoint,
   location: string,
