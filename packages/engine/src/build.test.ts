@@ -272,7 +272,8 @@ describe('build COPY', () => {
     expect(result.config.rootfs.diff_ids).toHaveLength(4);
   });
 
-  it('gives a created destination directory the --chmod mode', async () => {
+  it('leaves --chmod off a created destination directory', async () => {
+    // BuildKit creates it with fsutil's MkdirAll(0755) before copying into it (see copy-docker-rules.test.ts).
     const context = await makeContext({
       Dockerfile: 'FROM scratch\nCOPY --chown=65534:65534 --chmod=750 sub/ /dest/owned/\n',
       'sub/deep.txt': 'deep',
@@ -280,7 +281,7 @@ describe('build COPY', () => {
     const { result, layout } = await buildContext(context);
     expect(await layerListing(layout, result, 0)).toEqual([
       'drwxr-xr-x 65534/65534 0 dest/',
-      'drwxr-x--- 65534/65534 0 dest/owned/',
+      'drwxr-xr-x 65534/65534 0 dest/owned/',
       '-rwxr-x--- 65534/65534 4 dest/owned/deep.txt',
     ]);
   });

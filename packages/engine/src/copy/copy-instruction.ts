@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { chmod, lchown, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddInstruction, CopyInstruction } from '@kiln/dockerfile-parser';
 import type { ChangeSet } from '@kiln/layer-writer';
@@ -18,6 +18,7 @@ import {
   CopyRecorder,
   copyDirectoryContents,
   copyEntry,
+  copyParentDirectory,
   ensureDirectory,
 } from './copy-into-rootfs.js';
 import type { CopyOptions, Ownership } from './copy-into-rootfs.js';
@@ -40,19 +41,33 @@ export async function executeCopy(
   const createdOwner = chown ?? ROOT;
   const mode = instruction.chmod === undefined ? undefined : parseChmod(instruction.chmod);
   const recorder = new CopyRecorder(run.rootfs);
-  // --exclude takes .dockerignore patterns, matched against paths relative to the source root.
+  // --exclude takes .dockerignore patterns. BuildKit's fsutil copy (copy/copy.go, `copier.copy`)
+  // matches them against paths relative to the directory being copied, while a wildcard match at
+  // the top is checked against its path in the context.
   const exclude =
     instruction.exclude.length > 0 ? DockerIgnore.parse(instruction.exclude.join('\n')) : undefined;
-  const excluded = (hostPath: string): boolean =>
+  const excludedBelow = (base: string, hostPath: string): boolean =>
     exclude !== undefined &&
-    exclude.excludes(path.relative(source.root, hostPath).split(path.sep).join('/'));
-  const copyOptions = {
+    exclude.excludes(path.relative(base, hostPath).split(path.sep).join('/'));
+  const excluded = (hostPath: string): boolean => excludedBelow(source.root, hostPath);
+  const onSkip = (sourcePath: string, kind: string): void =>
+    services.emit({
+      type: 'warning',
+      message: `${instruction.keyword.toUpperCase()} skipped ${path.relative(source.root, sourcePath) || '.'}: a ${kind} cannot be stored in a layer`,
+      file: instruction.location.file,
+      line: instruction.location.startLine,
+    });
+  /** Copy options for a walk below the source directory `base`. */
+  const copyOptionsBelow = (base: string): CopyOptions => ({
     owner,
     mode,
     recorder,
-    include: (file: string, stats: Stats) => source.includes(file, stats) && !excluded(file),
-    hardlinks: new Map<string, string>(),
-  };
+    include: (file: string, stats: Stats) =>
+      source.includes(file, stats) && !excludedBelow(base, file),
+    hardlinks,
+    onSkip,
+  });
+  const hardlinks = new Map<string, string>();
 
   const matched: ContextEntry[] = [];
   const pivots = new Map<ContextEntry, string>();
@@ -74,7 +89,15 @@ export async function executeCopy(
     }
   }
   if (instruction.kind === 'copy' && instruction.parents) {
-    await copyWithParents(run, instruction, matched, pivots, copyOptions, createdOwner);
+    await copyWithParents(
+      run,
+      instruction,
+      source,
+      matched,
+      pivots,
+      copyOptionsBelow,
+      createdOwner,
+    );
     run.baselineCurrent = false;
     return { root: run.rootfs, entries: recorder.entries };
   }
@@ -114,28 +137,26 @@ export async function executeCopy(
     const target = targets[index];
     if (!target) continue;
     const dir = target.contentsOnly ? target.path : path.posix.dirname(target.path);
-    const existedBefore = await lstat(await resolveInRoot(run.rootfs, dir)).then(
-      () => true,
-      () => false,
-    );
+    // BuildKit's fsutil copy (copy/copy.go, `prepareTargetDir`) creates the destination of a
+    // directory's contents like any parent: 0755, owned by --chown or root, without --chmod.
     const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder, createdOwner);
-    // A destination directory that this copy creates for a directory's contents also gets --chmod.
-    if (target.contentsOnly && !existedBefore && mode !== undefined)
-      await chmod(parentHost, applyModeSpec(mode, 0o755, true));
     if (archives.has(entry)) {
       const unpacked = await mkdtemp(path.join(services.scratchDir, 'add-'));
       try {
         await extractArchive(entry.hostPath, unpacked);
         // Archive members keep their own owners unless --chown is given, and .dockerignore does not apply.
-        await copyDirectoryContents(unpacked, parentHost, { owner: chown, mode, recorder });
+        await copyDirectoryContents(unpacked, parentHost, { owner: chown, mode, recorder, onSkip });
       } finally {
         await rm(unpacked, { recursive: true, force: true });
       }
     } else if (target.contentsOnly) {
-      await copyDirectoryContents(entry.hostPath, parentHost, copyOptions);
+      await copyDirectoryContents(entry.hostPath, parentHost, copyOptionsBelow(entry.hostPath));
+      // fsutil's `copier.copy` then gives the destination the source directory's times, whether
+      // or not it existed, and leaves its mode and owner alone.
+      await lutimes(parentHost, entry.stats.atime, entry.stats.mtime);
     } else {
       const hostTarget = path.join(parentHost, path.posix.basename(target.path));
-      await copyEntry(entry.hostPath, entry.stats, hostTarget, copyOptions);
+      await copyEntry(entry.hostPath, entry.stats, hostTarget, copyOptionsBelow(entry.hostPath));
     }
   }
 
@@ -229,16 +250,18 @@ function parentsPivot(pattern: string): string {
 
 /**
  * COPY --parents: each source keeps its path (below the `/./` pivot, when given) under the
- * destination, which is always a directory.
- * NOTE: missing parent directories are created 0755 with the --chown owner; BuildKit copies the
- * source directories' own modes and times for them.
+ * destination, which is always a directory. BuildKit copies the pivot with include patterns
+ * (dockerfile2llb `dispatchCopy`), so fsutil creates the directories between the pivot and each
+ * source from the source directories (see {@link copyParentDirectory}), and the destination gets
+ * the pivot directory's times.
  */
 async function copyWithParents(
   run: StageRun,
   instruction: CopyInstruction,
+  source: DirectoryContext,
   matched: ContextEntry[],
   pivots: Map<ContextEntry, string>,
-  options: CopyOptions,
+  copyOptionsBelow: (base: string) => CopyOptions,
   createdOwner: Ownership,
 ): Promise<void> {
   if (instruction.sourceContents.length > 0) {
@@ -250,21 +273,40 @@ async function copyWithParents(
   }
   const workingDir = run.meta.config.WorkingDir || '/';
   const destination = path.posix.resolve('/', workingDir, instruction.destination);
+  const pivotTimes = new Map<string, Stats>();
   for (const entry of matched) {
     const pivot = pivots.get(entry) ?? '';
-    const relative = path.posix.relative(pivot, path.posix.normalize(entry.relativePath));
-    const target = path.posix.join(destination, relative);
-    const { hostPath: parentHost } = await ensureDirectory(
+    const pivotHost = await source.resolve(pivot);
+    const options = copyOptionsBelow(pivotHost);
+    const { hostPath: destinationHost } = await ensureDirectory(
       run.rootfs,
-      path.posix.dirname(target),
+      destination,
       options.recorder,
       createdOwner,
     );
+    if (!pivotTimes.has(destinationHost)) pivotTimes.set(destinationHost, await stat(pivotHost));
+
+    const relative = path.posix.relative(pivot, path.posix.normalize(entry.relativePath));
+    const parts = relative.split('/');
+    let target = destination;
+    for (const [depth, part] of parts.slice(0, -1).entries()) {
+      target = path.posix.join(target, part);
+      // The source directory at this depth, found by walking up from the entry as fsutil does.
+      const sourceDir = path.join(entry.hostPath, ...parts.slice(depth + 1).map(() => '..'));
+      await copyParentDirectory(
+        await stat(sourceDir),
+        await resolveInRoot(run.rootfs, target),
+        options,
+      );
+    }
+    const parentHost = await resolveInRoot(run.rootfs, target);
     await copyEntry(
       entry.hostPath,
       entry.stats,
-      path.join(parentHost, path.posix.basename(target)),
+      path.join(parentHost, path.posix.basename(relative)),
       options,
     );
   }
+  for (const [destinationHost, times] of pivotTimes)
+    await lutimes(destinationHost, times.atime, times.mtime);
 }

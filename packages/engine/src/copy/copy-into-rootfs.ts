@@ -95,6 +95,8 @@ export interface CopyOptions {
    * names become hardlinks again, as Docker's copy keeps them. Shared by one instruction.
    */
   hardlinks?: Map<string, string>;
+  /** Called for a source entry that is not copied because no layer can hold it (a socket). */
+  onSkip?: (sourcePath: string, kind: 'socket') => void;
 }
 
 /**
@@ -139,7 +141,9 @@ export async function copyEntry(
     // Docker's copy recreates FIFOs and device nodes; Node has no mknod, so the system tool does.
     await execFileAsync('mknod', ['--', target, ...mknodType(sourceStats)]);
   } else {
-    return; // NOTE: sockets in the source are skipped.
+    // A tar layer has no entry type for a socket, so COPY leaves sockets out and reports each one.
+    options.onSkip?.(sourcePath, 'socket');
+    return;
   }
   await applyAttributes(target, sourceStats, options.owner, options.mode);
   options.recorder.add(target);
@@ -160,6 +164,28 @@ export async function copyDirectoryContents(
     if (options.include && !options.include(childSource, childStats)) continue;
     await copyEntry(childSource, childStats, path.join(target, name), options);
   }
+}
+
+/**
+ * Creates or updates the directory `target` as a parent of a `COPY --parents` entry, from the source
+ * directory it stands for. BuildKit's fsutil copy (copy/copy.go, `createParentDirs` and
+ * `copyDirectoryOnly`) gives a new one the source's owner (or --chown), mode (with --chmod) and
+ * times, and sets an existing one to the source's plain mode.
+ */
+export async function copyParentDirectory(
+  sourceStats: Stats,
+  target: string,
+  options: CopyOptions,
+): Promise<void> {
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.isDirectory()) {
+    await chmod(target, sourceStats.mode & 0o7777);
+  } else {
+    if (existing) await rm(target, { force: true });
+    await mkdir(target);
+    await applyAttributes(target, sourceStats, options.owner, options.mode);
+  }
+  options.recorder.add(target);
 }
 
 async function applyAttributes(
