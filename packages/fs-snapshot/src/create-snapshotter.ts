@@ -22,7 +22,8 @@ const reportedFallbacks = new Set<string>();
 
 /**
  * Returns an overlay snapshotter where an overlay can be mounted under `workDir` (probed once per
- * process), and a walk snapshotter otherwise. Call `init()` on the result before the first step.
+ * process), and a walk snapshotter otherwise. `changeDetection` applies to the walk snapshotter
+ * only, because the overlay one takes every path written to the upper directory as changed. Call `init()` on the result before the first step.
  */
 export async function createSnapshotter(
   root: string,

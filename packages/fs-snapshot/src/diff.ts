@@ -1,19 +1,22 @@
 import type { ChangeSetEntry } from './change-set.js';
 import { sameStat } from './file-record.js';
 import type { FileRecord } from './file-record.js';
-import type { Snapshot } from './snapshot.js';
+import type { ChangeDetection, Snapshot } from './snapshot.js';
 
 /** Options of {@link diffSnapshots}. */
 export interface DiffOptions {
   /** Add the parent directories of every changed path as `add` entries; default true. */
   includeParents?: boolean;
+  /** The fields that decide that a path changed; default `full`. */
+  changeDetection?: ChangeDetection;
 }
 
 /**
  * Returns what changed from `before` to `after`, sorted so that parents come before children.
  *
- * A path is unchanged when its stat fields (see `sameStat`) are equal and it was not racy in
- * `before`. A racy path is unchanged only when both snapshots hold the same xattr fingerprint and,
+ * With `full` detection (the default), a path is unchanged when its stat fields (see `sameStat`)
+ * are equal and it was not racy in `before`. The `redo` and `time` modes compare fewer fields
+ * (see `ChangeDetection`). A racy path is unchanged only when both snapshots hold the same xattr fingerprint and,
  * for a regular file, the same content hash. A change to a directory's entries shows in its
  * children.
  * Any other path present in `after` is an `add` (a new path, a modification, or a replacement of
@@ -27,9 +30,10 @@ export function diffSnapshots(
   options: DiffOptions = {},
 ): ChangeSetEntry[] {
   const changed = new Map<string, ChangeSetEntry['kind']>();
+  const modified = MODIFIED_CHECKS[options.changeDetection ?? 'full'];
   for (const [path, record] of after.records) {
     const previous = before.records.get(path);
-    if (previous === undefined || isModified(previous, record)) changed.set(path, 'add');
+    if (previous === undefined || modified(previous, record)) changed.set(path, 'add');
   }
 
   for (const path of before.records.keys()) {
@@ -50,6 +54,23 @@ function compareCodeUnits(a: string, b: string): number {
   if (a < b) return -1;
   return a > b ? 1 : 0;
 }
+
+const MODIFIED_CHECKS: Record<
+  ChangeDetection,
+  (previous: FileRecord, current: FileRecord) => boolean
+> = {
+  full: isModified,
+  redo: (previous, current) =>
+    previous.type !== current.type ||
+    previous.mode !== current.mode ||
+    previous.uid !== current.uid ||
+    previous.gid !== current.gid ||
+    previous.size !== current.size ||
+    previous.mtimeNs !== current.mtimeNs ||
+    previous.rdev !== current.rdev ||
+    previous.linkTarget !== current.linkTarget,
+  time: (previous, current) => previous.mtimeNs !== current.mtimeNs,
+};
 
 function isModified(previous: FileRecord, current: FileRecord): boolean {
   if (!sameStat(previous, current)) return true;

@@ -14,7 +14,7 @@ export { probeOverlay } from './overlay/probe.js';
 export type { OverlayProbe } from './overlay/probe.js';
 export { changeSetFromUpperDir } from './overlay/upper-changes.js';
 export { takeSnapshot, DEFAULT_RACY_MARGIN_NS } from './snapshot.js';
-export type { Snapshot, SnapshotOptions } from './snapshot.js';
+export type { ChangeDetection, Snapshot, SnapshotOptions } from './snapshot.js';
 export { diffSnapshots } from './diff.js';
 export type { DiffOptions } from './diff.js';
 export { findHardlinkGroups } from './hardlinks.js';

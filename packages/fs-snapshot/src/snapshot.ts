@@ -21,7 +21,19 @@ export interface SnapshotOptions extends IgnoreOptions {
   racyMarginNs?: bigint;
   /** Add the parent directories of every changed path to a change set; default true. */
   includeParents?: boolean;
+  /** The stat fields and fingerprints that decide that a path changed; see {@link ChangeDetection}. */
+  changeDetection?: ChangeDetection;
 }
+
+/**
+ * How a walk decides that a path changed, with kaniko's `--snapshot-mode` names.
+ * - `full` (default): any stat field a change moves (ctime included), and where stat cannot tell
+ *   (a racy path), the content hash and xattrs.
+ * - `redo`: type, mode, owner, size, mtime, device number and link target; nothing is hashed.
+ * - `time`: the mtime alone; nothing is hashed.
+ * `redo` and `time` skip fingerprinting, so they miss a rewrite that keeps those fields.
+ */
+export type ChangeDetection = 'full' | 'redo' | 'time';
 
 /** The state of a tree at one moment: a record per path, keyed by the path relative to root. */
 export interface Snapshot {
@@ -54,7 +66,11 @@ export async function takeSnapshot(
   const startedAtNs = BigInt(Date.now()) * 1_000_000n;
   const racySinceNs = startedAtNs - (options.racyMarginNs ?? DEFAULT_RACY_MARGIN_NS);
   const { records, children } = walkTree(root, ignore, racySinceNs, options.previous);
-  const racyPaths = await fingerprintUndecided(root, records, options.previous);
+  // Only `full` detection reads fingerprints, so the other modes skip reading file contents.
+  const racyPaths =
+    (options.changeDetection ?? 'full') === 'full'
+      ? await fingerprintUndecided(root, records, options.previous)
+      : [];
   return { root, startedAtNs, records, children, racyPaths, ignore };
 }
 
