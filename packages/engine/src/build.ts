@@ -6,6 +6,7 @@ import { hostPlatform, normalizePlatform, parsePlatform } from '@kiln/oci-spec';
 import type { Platform } from '@kiln/oci-spec';
 import { RegistryClient } from '@kiln/registry-client';
 import { applyLayers, pullBaseImage } from './base/base-image.js';
+import type { ApplyLayersOptions } from './base/base-image.js';
 import { LayerCache, openBaseImageCache } from './cache/layer-cache.js';
 import { DirectoryContext } from './context/build-context.js';
 import { openBuildContext } from './context/context-source.js';
@@ -14,6 +15,14 @@ import { EngineError, cancelledError } from './errors.js';
 import type { BuildEvent } from './events.js';
 import { BlobStore } from './image/blob-store.js';
 import { ImageBuilder } from './image/image-builder.js';
+import {
+  NONE_ROOT,
+  isStageReadLater,
+  noneIsolation,
+  openRootBuild,
+  prepareNoneBuild,
+} from './isolation/root-build.js';
+import type { RootBuild } from './isolation/root-build.js';
 import type { BuildOptions, BuildResult } from './options.js';
 import { checkOutputPaths } from './output/check-outputs.js';
 import { writeOutputs } from './output/write-outputs.js';
@@ -38,7 +47,10 @@ const DEFAULT_STAGE_CONCURRENCY = 3;
  * Builds the image that `options.dockerfile` describes from `options.context` and writes it to every
  * requested output (registry destinations, OCI layout, docker tarball, digest file).
  */
-export async function build(options: BuildOptions): Promise<BuildResult> {
+export async function build(requested: BuildOptions): Promise<BuildResult> {
+  // Before anything else: --isolation=none empties /, so it starts only inside a container.
+  const none = noneIsolation(requested);
+  const options = none ? await prepareNoneBuild(requested, none) : requested;
   const emit = (event: BuildEvent): void => options.onEvent?.(event);
   await checkOutputPaths(options);
   // Plugins load first, because one of them may serve the context's URL scheme.
@@ -95,10 +107,23 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
   });
 
   const baseImageCache = openBaseImageCache(options.cache?.dir, emit);
+  const none = noneIsolation(options);
+  let rootBuild: RootBuild | undefined;
   let layerCache: LayerCache | undefined;
   // Stage runs hold snapshot mounts; they are released before the work dir goes, also on failure.
   const stageRuns: StageRun[] = [];
   try {
+    if (none) rootBuild = await openRootBuild(options, none, options.context);
+    const applyOptions: ApplyLayersOptions = {
+      retries: options.imageFsExtractRetry ?? 0,
+      onRetry: (layer, attempt, error) =>
+        emit({
+          type: 'warning',
+          message: `Extracting layer ${layer.digest} failed (attempt ${attempt}), retrying: ${(error as Error).message}`,
+          file: undefined,
+          line: undefined,
+        }),
+    };
     layerCache = LayerCache.open(options.cache, {
       client,
       destinations: options.destinations ?? [],
@@ -114,7 +139,7 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
         const dir = path.join(work.scratch, 'images', String(imageRootfs.size));
         rootfs = pullBaseImage(client, image, platform, store, emit, baseImageCache).then(
           async (pulled) => {
-            await applyLayers(store, pulled.layers, pulled.config.rootfs.diff_ids, dir);
+            await applyLayers(store, pulled.layers, pulled.config.rootfs.diff_ids, dir, applyOptions);
             return dir;
           },
         );
@@ -145,8 +170,9 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
       layerCache,
       baseImageCache,
       secrets: options.secrets ?? {},
+      ssh: options.ssh ?? [],
       plugins: pluginRuntime(plugins, parsed, platform, work.scratch),
-      runExecutor: plugins.executor,
+      runExecutor: rootBuild?.executor ?? plugins.executor,
       stageNames: new Map(
         parsed.stages.flatMap((s) =>
           s.name === undefined ? [] : [[s.name, s.index] as [string, number]],
@@ -189,7 +215,12 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
             created,
             registryMap: options.registryMap,
             snapshotMode: options.snapshotter,
+            applyOptions,
+            rootBuild,
           });
+          // The next stage empties /, so a stage that others read is extracted under the work dir.
+          if (rootBuild && isStageReadLater(parsed, index))
+            await rootBuild.preserveStage(run, services.store, services.scratchDir);
           services.stages.set(index, run);
         },
         () => stageAbort.abort(new EngineError('BUILD_CANCELLED', 'Another stage failed')),
@@ -251,6 +282,7 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
   } finally {
     await layerCache?.close().catch(() => undefined);
     await Promise.allSettled(stageRuns.map((run) => run.snapshotter.release()));
+    if (rootBuild && none?.cleanup) await rootBuild.emptyRoot();
     await client.close();
     await work.cleanup();
   }
@@ -267,11 +299,19 @@ async function buildStage(
     created: string;
     registryMap: BuildOptions['registryMap'];
     snapshotMode: BuildOptions['snapshotter'];
+    applyOptions: ApplyLayersOptions;
+    rootBuild: RootBuild | undefined;
   },
 ): Promise<StageRun> {
-  const { platform, created } = options;
-  const rootfs = path.join(services.scratchDir, 'stages', String(stage.index), 'rootfs');
-  await mkdir(rootfs, { recursive: true });
+  const { platform, created, rootBuild } = options;
+  const applyOptions = rootBuild
+    ? { ...options.applyOptions, keep: rootBuild.keep }
+    : options.applyOptions;
+  const rootfs = rootBuild
+    ? NONE_ROOT
+    : path.join(services.scratchDir, 'stages', String(stage.index), 'rootfs');
+  if (rootBuild) await rootBuild.emptyRoot();
+  else await mkdir(rootfs, { recursive: true });
   emit(services, {
     type: 'stage-start',
     stage: stage.index,
@@ -300,6 +340,7 @@ async function buildStage(
         parentImage.manifest.layers,
         parentImage.config.rootfs.diff_ids,
         target,
+        applyOptions,
       );
     image = new ImageBuilder(
       { config: parentImage.config, layers: parentImage.manifest.layers },
@@ -327,7 +368,7 @@ async function buildStage(
       layers: base.layers.length,
     });
     applyBase = (target) =>
-      applyLayers(services.store, base.layers, base.config.rootfs.diff_ids, target);
+      applyLayers(services.store, base.layers, base.config.rootfs.diff_ids, target, applyOptions);
     const repository = base.reference.repository;
     const sources = [
       base.reference.name(),
@@ -343,8 +384,13 @@ async function buildStage(
   const run = await createStageRun(stage, rootfs, image, {
     snapshotDir: path.join(services.scratchDir, 'snapshots'),
     buildArgs: services.buildArgs,
-    ignorePaths: services.ignorePaths,
-    ...(options.snapshotMode ? { snapshotMode: options.snapshotMode } : {}),
+    ignorePaths: rootBuild ? [...services.ignorePaths, ...rootBuild.keep] : services.ignorePaths,
+    // Overlay cannot be mounted over / while kiln runs on it, so a build on / walks.
+    ...(rootBuild
+      ? { snapshotMode: 'walk' as const }
+      : options.snapshotMode
+        ? { snapshotMode: options.snapshotMode }
+        : {}),
     onFallback: (reason) =>
       emit(services, {
         type: 'warning',

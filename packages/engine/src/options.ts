@@ -1,9 +1,12 @@
+import type { ChangeDetection } from '@kiln/fs-snapshot';
 import type { ImageConfig, ImageManifest, Platform } from '@kiln/oci-spec';
 import type { KilnPlugin } from '@kiln/plugin-api';
 import type { RegistryClientOptions } from '@kiln/registry-client';
 import type { BuildCacheSummary, LayerCacheOptions } from './cache/layer-cache.js';
 import type { BuildEvent } from './events.js';
+import type { NoneIsolation } from './isolation/none-options.js';
 import type { SecretSource } from './run/run-mounts.js';
+import type { SshSource } from './run/ssh-agent.js';
 
 export interface BuildOptions {
   /**
@@ -36,6 +39,12 @@ export interface BuildOptions {
   imageNameTagWithDigestFile?: string;
   /** Secrets for RUN --mount=type=secret by id: a file (`src`) or an environment variable (`env`). */
   secrets?: Record<string, SecretSource>;
+  /**
+   * SSH agents for RUN --mount=type=ssh by id, as `docker build --ssh` takes them: no paths for
+   * `$SSH_AUTH_SOCK`, an agent socket, or private key files that kiln loads into an `ssh-agent` it
+   * starts for each RUN and stops after it. `parseSshSpec` reads the flag's text form.
+   */
+  ssh?: SshSource[];
   /** Paths inside the root filesystem that RUN snapshots leave out, like `/var/cache/apt`. */
   ignorePaths?: string[];
   /** Labels set on the image after the Dockerfile's own. */
@@ -55,6 +64,17 @@ export interface BuildOptions {
   stageConcurrency?: number;
   /** Snapshotter that finds RUN's changes: 'auto' (default) uses overlay where it mounts, else walk. */
   snapshotter?: 'auto' | 'overlay' | 'walk';
+  /** How the walk snapshotter decides a file changed (kaniko's `--snapshot-mode`); default 'full'. */
+  snapshotMode?: ChangeDetection;
+  /**
+   * One layer per stage with all its changes, taken after its last instruction (kaniko's
+   * `--single-snapshot`); history keeps one entry per instruction. Steps skip the layer cache.
+   */
+  singleSnapshot?: boolean;
+  /** Before building, check that the credentials may push to every destination; default true. */
+  checkPushPermission?: boolean;
+  /** A destination that rejects the tag as immutable gives a warning, not a failure. */
+  pushIgnoreImmutableTagErrors?: boolean;
   /** Media types of the manifest, config and layers: 'oci' (default) or Docker's v2 schema 2 ('docker'). */
   mediaTypes?: 'oci' | 'docker';
   /** Platform of the image (`linux/arm64/v8` or an object); default the host's. */
@@ -82,6 +102,13 @@ export interface BuildOptions {
   executor?: string;
   /** Options for a plugin executor (`--executor-opt key=value`). */
   executorOptions?: Record<string, string>;
+  /**
+   * Where stages run: 'chroot' (default: a root filesystem per stage, RUN in a chroot), or
+   * `{ mode: 'none' }`, which builds on `/` itself inside a dedicated container, as kaniko does.
+   */
+  isolation?: 'chroot' | NoneIsolation;
+  /** Retries of applying a base layer that failed to extract (kaniko's `--image-fs-extract-retry`); default 0. */
+  imageFsExtractRetry?: number;
   /** Outputs that plugins serve (`--output type=NAME,key=value`), written after the built-in ones. */
   outputs?: Array<{ type: string; options: Record<string, string> }>;
   onEvent?: (event: BuildEvent) => void;

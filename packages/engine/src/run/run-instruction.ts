@@ -68,9 +68,15 @@ export async function executeRun(
     cacheDir: services.cacheMountDir,
     scratchDir: services.scratchDir,
     secrets: services.secrets,
+    ssh: services.ssh,
     signal: services.signal,
     sourceRoot: (from) => mountSourceRoot(from, services),
   });
+  if (
+    prepared.sshAuthSock !== undefined &&
+    !env.some((entry) => splitEnvEntry(entry)[0] === 'SSH_AUTH_SOCK')
+  )
+    env.push(`SSH_AUTH_SOCK=${prepared.sshAuthSock}`);
   // Mount points created in the root filesystem are removed after the snapshot, which changes the tree.
   if (prepared.changedRootfs) run.baselineCurrent = false;
   const script = await prepareShebangScript(instruction, path.join(services.scratchDir, 'run'));

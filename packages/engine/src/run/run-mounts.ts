@@ -17,6 +17,8 @@ import { EngineError } from '../errors.js';
 import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
 import type { SandboxMount } from './chroot-command.js';
 import { cacheDirInUse, lockCacheDir, useCacheDir } from './cache-mount-lock.js';
+import { forwardAgent, openSshAgent } from './ssh-agent.js';
+import type { SshSource } from './ssh-agent.js';
 
 const run = promisify(execFile);
 
@@ -34,6 +36,8 @@ export interface RunMountContext {
   /** Scratch directory of this build, for secret files and copies of writable binds. */
   scratchDir: string;
   secrets: Readonly<Record<string, SecretSource>>;
+  /** SSH agents for `type=ssh` mounts, by id (`docker build --ssh`). */
+  ssh?: readonly SshSource[] | undefined;
   /** Root of a bind mount's source: the build context, or a stage or image for `from`. */
   sourceRoot(from: string | undefined): Promise<string>;
 }
@@ -42,6 +46,8 @@ export interface PreparedRunMounts {
   mounts: SandboxMount[];
   /** `NAME=value` entries for secrets mounted with `env=`. */
   env: string[];
+  /** Path of the first `type=ssh` mount inside the root, which SSH_AUTH_SOCK names unless Env sets it. */
+  sshAuthSock?: string;
   /** True when mount points were created in the root filesystem (and are removed by `cleanup`). */
   changedRootfs: boolean;
   cleanup(): Promise<void>;
@@ -61,6 +67,8 @@ export async function prepareRunMounts(
   const temporary: string[] = [];
   const mounts: SandboxMount[] = [];
   const env: string[] = [];
+  let sshCount = 0;
+  let sshAuthSock: string | undefined;
 
   const releases: Array<() => Promise<void>> = [];
 
@@ -75,7 +83,36 @@ export async function prepareRunMounts(
 
   try {
     for (const spec of specs) {
-      if (spec.type === 'ssh') throw unsupported('RUN --mount=type=ssh is not supported yet');
+      if (spec.type === 'ssh') {
+        // BuildKit numbers default targets by the mount's place among the RUN's ssh mounts, and
+        // sets SSH_AUTH_SOCK to the first one (client/llb/exec.go, ExecOp marshal).
+        const target = spec.target ?? `/run/buildkit/ssh_agent.${sshCount}`;
+        sshCount += 1;
+        sshAuthSock ??= path.posix.resolve('/', context.cwd, target);
+        const id = spec.id ?? 'default';
+        const source = context.ssh?.find((candidate) => candidate.id === id);
+        if (source === undefined) {
+          if (!spec.required) continue;
+          throw new EngineError(
+            'INVALID_OPTION',
+            `RUN needs the SSH agent "${id}", which was not given`,
+            {
+              hint: `Pass it with --ssh ${id === 'default' ? 'default' : `${id}=SOCKET_OR_KEY_FILE`}.`,
+            },
+          );
+        }
+        const agent = await openSshAgent(source);
+        releases.push(() => agent.close());
+        const forwarder = await forwardAgent(agent.socket, {
+          uid: spec.uid ?? 0,
+          gid: spec.gid ?? 0,
+          mode: spec.mode ?? 0o600,
+        });
+        releases.push(() => forwarder.close());
+        const mountTarget = await mountPoint(context, target, false, created);
+        mounts.push({ kind: 'bind', source: forwarder.socket, target: mountTarget });
+        continue;
+      }
       if (spec.type === 'secret') {
         const secret = await readSecret(spec, context);
         if (secret === undefined) continue;
@@ -136,7 +173,13 @@ export async function prepareRunMounts(
     await cleanup();
     throw error;
   }
-  return { mounts, env, changedRootfs: created.length > 0, cleanup };
+  return {
+    mounts,
+    env,
+    ...(sshAuthSock === undefined ? {} : { sshAuthSock }),
+    changedRootfs: created.length > 0,
+    cleanup,
+  };
 }
 
 function unsupported(message: string): EngineError {

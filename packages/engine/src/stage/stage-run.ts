@@ -8,6 +8,7 @@ import type { SelectedExecutor } from '../plugins/run-executor.js';
 import type { BlobStore } from '../image/blob-store.js';
 import type { ImageBuilder } from '../image/image-builder.js';
 import type { SecretSource } from '../run/run-mounts.js';
+import type { SshSource } from '../run/ssh-agent.js';
 import type { MetadataState } from './metadata-instructions.js';
 
 /** The state of one stage while its instructions run. */
@@ -22,6 +23,11 @@ export interface StageRun {
   /** ARGs declared so far in the stage, with their values (undefined: declared without one). */
   args: Map<string, string | undefined>;
   snapshotter: Snapshotter;
+  /**
+   * With `--single-snapshot`, the snapshotter whose changes after the last step become the
+   * stage's one layer; `snapshotter` then reports no changes to the steps.
+   */
+  stageSnapshotter?: Snapshotter;
   /** False after an instruction wrote files without the snapshotter; the next RUN takes a new baseline first. */
   baselineCurrent: boolean;
 }
@@ -54,6 +60,8 @@ export interface BuildServices {
   cacheMountDir: string;
   /** Secrets for RUN --mount=type=secret, by id. */
   secrets: Readonly<Record<string, SecretSource>>;
+  /** SSH agents for RUN --mount=type=ssh (`--ssh`); optional so callers that build services need no change. */
+  ssh?: readonly SshSource[];
   /** Paths inside each root filesystem that RUN snapshots leave out. */
   ignorePaths: string[];
   /** The layer cache, when the build uses one (`cache.enabled`). */

@@ -1,0 +1,225 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmod, chown, lstat, mkdtemp, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { EngineError } from '../errors.js';
+
+/**
+ * An SSH agent that `RUN --mount=type=ssh,id=ID` can use, as `docker build --ssh` takes it: no
+ * paths means the agent of `$SSH_AUTH_SOCK`, one socket path means that agent, and key files mean
+ * an `ssh-agent` that kiln starts with those keys.
+ */
+export interface SshSource {
+  id: string;
+  paths: string[];
+}
+
+/** Parses a `--ssh` value: `default`, `ID=SOCKET` or `ID=KEY[,KEY...]`. */
+export function parseSshSpec(text: string): SshSource {
+  const equals = text.indexOf('=');
+  const id = (equals < 0 ? text : text.slice(0, equals)).trim();
+  const paths =
+    equals < 0
+      ? []
+      : text
+          .slice(equals + 1)
+          .split(',')
+          .map((part) => part.trim());
+  if (id === '' || paths.some((part) => part === '')) {
+    throw new EngineError('INVALID_OPTION', `Invalid --ssh value "${text}"`, {
+      hint: 'Write --ssh default, --ssh ID=SOCKET or --ssh ID=KEYFILE[,KEYFILE].',
+    });
+  }
+  return { id, paths };
+}
+
+/** A running agent socket on the host: forwarded from the user, or from an agent kiln started. */
+export interface OpenedSshAgent {
+  socket: string;
+  /** Stops an agent kiln started (by its PID) and removes its directory; a forwarded one stays. */
+  close(): Promise<void>;
+}
+
+/** Finds or starts the agent that `source` names. */
+export async function openSshAgent(source: SshSource): Promise<OpenedSshAgent> {
+  if (source.paths.length === 0) {
+    const socket = process.env.SSH_AUTH_SOCK;
+    if (!socket) {
+      throw new EngineError(
+        'INVALID_OPTION',
+        `--ssh ${source.id} needs SSH_AUTH_SOCK, which is not set`,
+        {
+          hint: 'Start an ssh-agent and export SSH_AUTH_SOCK, or give a socket or key files: --ssh ID=PATH.',
+        },
+      );
+    }
+    return { socket: await checkSocket(socket, source.id), close: async () => {} };
+  }
+
+  const kinds = await Promise.all(source.paths.map((file) => statOrFail(file, source.id)));
+  if (kinds.length === 1 && kinds[0]?.isSocket())
+    return { socket: source.paths[0] as string, close: async () => {} };
+  const notFile = source.paths.find((_, index) => !kinds[index]?.isFile());
+  if (notFile !== undefined) {
+    throw new EngineError(
+      'INVALID_OPTION',
+      `--ssh ${source.id}: ${notFile} is neither a socket nor a key file`,
+      {
+        hint: 'Give one agent socket, or one or more private key files.',
+      },
+    );
+  }
+  return startAgentWithKeys(source);
+}
+
+async function statOrFail(file: string, id: string) {
+  return stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new EngineError(
+      'INVALID_OPTION',
+      `--ssh ${id}: cannot read ${file} (${error.code ?? error.message})`,
+      {
+        hint: 'Give the path of an agent socket or of a private key file.',
+        cause: error,
+      },
+    );
+  });
+}
+
+async function checkSocket(socket: string, id: string): Promise<string> {
+  const stats = await statOrFail(socket, id);
+  if (!stats.isSocket()) {
+    throw new EngineError('INVALID_OPTION', `--ssh ${id}: ${socket} is not a socket`, {
+      hint: 'Point SSH_AUTH_SOCK at a running ssh-agent.',
+    });
+  }
+  return socket;
+}
+
+/**
+ * Starts `ssh-agent -D` on a socket in a new temporary directory and adds the keys with
+ * `ssh-add`. The keys must not need a passphrase, since a build cannot answer a prompt.
+ */
+async function startAgentWithKeys(source: SshSource): Promise<OpenedSshAgent> {
+  // A Unix socket path is limited to 108 bytes, so the socket goes under the system temp directory.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-ssh-'));
+  const socket = path.join(dir, 'agent.sock');
+  const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => agent.once('close', () => resolve()));
+  const close = async (): Promise<void> => {
+    if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForSocket(agent, socket, source.id);
+    await addKeys(source, socket);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { socket, close };
+}
+
+async function waitForSocket(agent: ChildProcess, socket: string, id: string): Promise<void> {
+  let failure: Error | undefined;
+  agent.once('error', (error) => (failure = error));
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    if (failure !== undefined || agent.exitCode !== null) break;
+    if ((await lstat(socket).catch(() => undefined))?.isSocket()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new EngineError('RUN_SETUP_FAILED', `Starting ssh-agent for --ssh ${id} failed`, {
+    hint: 'Install openssh-client (ssh-agent, ssh-add), or pass an agent socket instead of key files.',
+    ...(failure ? { cause: failure } : {}),
+  });
+}
+
+function addKeys(source: SshSource, socket: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, SSH_AUTH_SOCK: socket };
+    const child = spawn('ssh-add', ['-q', '--', ...source.paths], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env,
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+    });
+    child.once('error', (error) =>
+      reject(
+        new EngineError('RUN_SETUP_FAILED', `Running ssh-add for --ssh ${source.id} failed`, {
+          hint: 'Install openssh-client (ssh-add).',
+          cause: error,
+        }),
+      ),
+    );
+    child.once('close', (code) => {
+      if (code === 0) return resolve();
+      reject(
+        new EngineError(
+          'INVALID_OPTION',
+          `ssh-add could not load the keys of --ssh ${source.id}: ${stderr.trim()}`,
+          {
+            hint: 'Give private key files without a passphrase, or load them into your own agent and pass its socket.',
+          },
+        ),
+      );
+    });
+  });
+}
+
+/** Owner and mode of the socket that RUN sees. */
+export interface SocketAccess {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/** A socket that relays each connection to an agent socket. */
+export interface AgentForwarder {
+  socket: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on a new Unix socket (in a new temporary directory) and pipes every connection to
+ * `agentSocket`. The RUN gets this socket, with the uid, gid and mode its mount asks for,
+ * because changing those on the user's own socket would change them for the host too.
+ */
+export async function forwardAgent(
+  agentSocket: string,
+  access: SocketAccess,
+): Promise<AgentForwarder> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-ssh-'));
+  const socket = path.join(dir, 'forward.sock');
+  const open = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(agentSocket);
+    open.add(client).add(upstream);
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socket, () => resolve());
+  });
+  await chown(socket, access.uid, access.gid);
+  await chmod(socket, access.mode);
+  return {
+    socket,
+    close: async () => {
+      for (const connection of open) connection.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
