@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import type { BuildOptions } from '@kiln/engine';
+import { parseSshSpec } from '@kiln/engine';
+import type { BuildOptions, SshSource } from '@kiln/engine';
 import { parseReference } from '@kiln/oci-spec';
 import {
   collect,
@@ -35,6 +36,7 @@ export interface BuildFlags extends RegistryFlags, ModeFlags, CacheFlags, Plugin
   imageNameTagWithDigestFile?: string;
   ignorePath: string[];
   secret: string[];
+  ssh: string[];
   insecure: boolean;
   insecurePull: boolean;
   insecureRegistry: string[];
@@ -95,6 +97,12 @@ export function defineBuildCommand(action: (flags: BuildFlags) => Promise<void>)
     .option(
       '--secret <id=ID,src=FILE>',
       'secret for RUN --mount=type=secret (src=FILE or env=VARIABLE); repeatable',
+      collect,
+      [],
+    )
+    .option(
+      '--ssh <default|ID=SOCKET|ID=KEY[,KEY]>',
+      'SSH agent for RUN --mount=type=ssh: $SSH_AUTH_SOCK, an agent socket, or key files; repeatable',
       collect,
       [],
     )
@@ -206,6 +214,7 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
       : { imageNameTagWithDigestFile: flags.imageNameTagWithDigestFile }),
     ignorePaths: flags.ignorePath,
     secrets: parseSecrets(flags.secret),
+    ...(flags.ssh.length === 0 ? {} : { ssh: flags.ssh.map(parseSshFlag) }),
     labels: parseLabels(flags.label),
     insecure: flags.insecure,
     insecurePull: flags.insecurePull,
@@ -219,4 +228,16 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
     ...(env.KILN_DIR ? { workDir: env.KILN_DIR } : {}),
     ...toPluginOptions(flags, process.cwd()),
   };
+}
+
+/** Parses one `--ssh` value, reporting a malformed one as a usage error. */
+function parseSshFlag(value: string): SshSource {
+  try {
+    return parseSshSpec(value);
+  } catch {
+    throw new UsageError(
+      `invalid --ssh value "${value}"`,
+      'write it as --ssh default, --ssh ID=SOCKET or --ssh ID=KEYFILE[,KEYFILE]',
+    );
+  }
 }
