@@ -222,6 +222,10 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
     skipTlsVerify: flags.skipTlsVerify,
     registryMap: parseRegistryMap(flags.registryMap, env.KILN_REGISTRY_MAP),
     ...(mode.platform === undefined ? {} : { platform: mode.platform }),
+    ...(mode.isolation === undefined ? {} : { isolation: mode.isolation }),
+    ...(mode.imageFsExtractRetry === undefined
+      ? {}
+      : { imageFsExtractRetry: mode.imageFsExtractRetry }),
     registry: toRegistryOptions(flags, env, flags.skipTlsVerify),
     reproducible: flags.reproducible,
     ...(cache === undefined ? {} : { cache }),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { BuildOptions } from '@kiln/engine';
+import { parseCount } from './flag-values.js';
 import { UsageError } from './usage-error.js';
 
 export const PROGRESS_MODES = ['auto', 'tty', 'plain', 'json'] as const;
@@ -19,6 +20,7 @@ export interface ModeFlags {
   ignoreVarRun: boolean;
   cleanup: boolean;
   isolation: 'chroot' | 'none';
+  force: boolean;
   progress: ProgressMode;
   metadataFile?: string;
   logFormat: LogFormat;
@@ -61,10 +63,15 @@ export function addModeFlags(command: Command): Command {
     .addOption(
       new Option(
         '--isolation <mode>',
-        'how RUN runs: chroot (a private mount namespace and chroot); none (on / itself) is not implemented yet',
+        'where stages run: chroot (a root filesystem per stage, RUN in a private mount namespace and chroot); none (on / itself, emptied before each stage: only in a dedicated container)',
       )
         .choices(['chroot', 'none'])
         .default('chroot'),
+    )
+    .option(
+      '--force',
+      'with --isolation=none, build even when kiln finds no sign that it runs in a container',
+      false,
     )
     .addOption(
       new Option(
@@ -86,15 +93,22 @@ export function addModeFlags(command: Command): Command {
     .option('--log-timestamp', 'start each plain progress line with the time', false);
 }
 
+/** The build options that the mode flags set. */
+export type ModeOptions = Pick<
+  BuildOptions,
+  'context' | 'contextSubPath' | 'platform' | 'ignorePaths' | 'isolation' | 'imageFsExtractRetry'
+>;
+
 /** Returns the build options that the mode flags set, checking what commander cannot. */
 export function toModeOptions(
-  flags: ModeFlags & { customPlatform?: string | undefined; context: string },
-): Pick<BuildOptions, 'context' | 'contextSubPath' | 'platform' | 'ignorePaths'> {
-  if (flags.isolation === 'none') {
-    throw new UsageError(
-      '--isolation=none is not implemented yet',
-      'leave out --isolation, or pass --isolation=chroot, which runs RUN in a chroot',
-    );
+  flags: ModeFlags & {
+    customPlatform?: string | undefined;
+    context: string;
+    imageFsExtractRetry?: string | undefined;
+  },
+): ModeOptions {
+  if (flags.force && flags.isolation !== 'none') {
+    throw new UsageError('--force applies only to --isolation=none', 'leave out --force');
   }
   if (
     flags.platform !== undefined &&
@@ -107,9 +121,17 @@ export function toModeOptions(
     );
   }
 
-  const options: Pick<BuildOptions, 'context' | 'contextSubPath' | 'platform' | 'ignorePaths'> = {
-    context: flags.context,
-  };
+  const options: ModeOptions = { context: flags.context };
+  if (flags.isolation === 'none') {
+    options.isolation = {
+      mode: 'none',
+      ignoreVarRun: flags.ignoreVarRun,
+      force: flags.force,
+      cleanup: flags.cleanup,
+    };
+  }
+  const retries = parseCount(flags.imageFsExtractRetry, '--image-fs-extract-retry');
+  if (retries !== undefined) options.imageFsExtractRetry = retries;
   const platform = flags.customPlatform ?? flags.platform;
   if (platform !== undefined) options.platform = platform;
   if (flags.contextSubPath !== undefined) {

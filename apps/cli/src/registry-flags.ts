@@ -112,8 +112,6 @@ export function toRegistryOptions(
   ].filter((count): count is number => count !== undefined);
   // NOTE: one count covers pushes and pulls, because the registry client has a single setting.
   if (retries.length > 0) registry.retries = Math.max(...retries);
-  // Layer extraction is a local step that does not fail transiently, so the count is only checked.
-  parseCount(flags.imageFsExtractRetry, '--image-fs-extract-retry');
   return registry;
 }
 

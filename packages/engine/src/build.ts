@@ -139,7 +139,13 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
         const dir = path.join(work.scratch, 'images', String(imageRootfs.size));
         rootfs = pullBaseImage(client, image, platform, store, emit, baseImageCache).then(
           async (pulled) => {
-            await applyLayers(store, pulled.layers, pulled.config.rootfs.diff_ids, dir, applyOptions);
+            await applyLayers(
+              store,
+              pulled.layers,
+              pulled.config.rootfs.diff_ids,
+              dir,
+              applyOptions,
+            );
             return dir;
           },
         );

@@ -17,6 +17,7 @@ export type EngineErrorCode =
   | 'BASE_IMAGE_FAILED'
   | 'RUN_FAILED'
   | 'RUN_SETUP_FAILED'
+  | 'NOT_IN_CONTAINER'
   | 'ROOTFS_PATH_INVALID'
   | 'OUTPUT_FAILED'
   | 'PUSH_FAILED'

@@ -102,16 +102,27 @@ function baseImageFailed(image: string, error: unknown): EngineError {
   );
 }
 
+/** Options of {@link applyLayers}. */
+export interface ApplyLayersOptions {
+  /** Paths relative to `rootfs` that the layers leave alone (see `applyLayer`'s `keep`). */
+  keep?: readonly string[];
+  /** Further attempts at a layer whose extraction failed; default 0. */
+  retries?: number;
+  /** Called before each further attempt, with the failure that caused it. */
+  onRetry?: (layer: Descriptor, attempt: number, error: unknown) => void;
+}
+
 /** Applies layers from the blob store to `rootfs` in order, checking each one's diffID against the config. */
 export async function applyLayers(
   store: BlobStore,
   layers: Descriptor[],
   diffIds: readonly string[],
   rootfs: string,
+  options: ApplyLayersOptions = {},
 ): Promise<void> {
   await mkdir(rootfs, { recursive: true });
   for (const [index, layer] of layers.entries()) {
-    const { diffId } = await applyLayer(store.path(layer.digest), rootfs, { allowDevices: true });
+    const { diffId } = await applyWithRetries(store, layer, rootfs, options);
     const expected = diffIds[index];
     if (expected !== undefined && diffId !== expected) {
       throw new EngineError(
@@ -121,6 +132,26 @@ export async function applyLayers(
           hint: 'The base image is inconsistent; rebuild or re-push it.',
         },
       );
+    }
+  }
+}
+
+async function applyWithRetries(
+  store: BlobStore,
+  layer: Descriptor,
+  rootfs: string,
+  options: ApplyLayersOptions,
+): Promise<{ diffId: string }> {
+  const retries = options.retries ?? 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyLayer(store.path(layer.digest), rootfs, {
+        allowDevices: true,
+        ...(options.keep === undefined ? {} : { keep: options.keep }),
+      });
+    } catch (error) {
+      if (attempt > retries) throw error;
+      options.onRetry?.(layer, attempt, error);
     }
   }
 }

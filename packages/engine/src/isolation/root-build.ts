@@ -1,0 +1,116 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { ParsedDockerfile } from '@kiln/dockerfile-parser';
+import { readMountInfo } from '@kiln/fs-snapshot';
+import { applyLayers } from '../base/base-image.js';
+import { EngineError } from '../errors.js';
+import type { BlobStore } from '../image/blob-store.js';
+import type { BuildOptions } from '../options.js';
+import type { SelectedExecutor } from '../plugins/run-executor.js';
+import type { StageRun } from '../stage/stage-run.js';
+import { assertInContainer } from './container-guard.js';
+import { emptyRoot } from './empty-root.js';
+import { createNoneExecutor } from './none-executor.js';
+import type { NoneIsolation } from './none-options.js';
+import { rootIgnorePaths } from './root-ignores.js';
+
+/** The root filesystem every stage of an `--isolation=none` build uses. */
+export const NONE_ROOT = '/';
+
+/** Returns the none-isolation settings of `options`, or undefined for a chroot build. */
+export function noneIsolation(options: BuildOptions): NoneIsolation | undefined {
+  return typeof options.isolation === 'object' && options.isolation.mode === 'none'
+    ? options.isolation
+    : undefined;
+}
+
+/**
+ * Checks that an `--isolation=none` build may start and returns its options with the work dir
+ * inside kiln's directory, so that emptying `/` never removes the build's own files. Raises
+ * NOT_IN_CONTAINER outside a container unless `force` is set.
+ */
+export async function prepareNoneBuild(
+  options: BuildOptions,
+  isolation: NoneIsolation,
+): Promise<BuildOptions> {
+  await assertInContainer(isolation.force ?? false);
+  const kilnDir = path.resolve(
+    isolation.kilnDir ?? options.workDir ?? process.env.KILN_DIR ?? '/kiln',
+  );
+  const workDir = path.resolve(options.workDir ?? kilnDir);
+  if (kilnDir === '/' || (workDir !== kilnDir && !workDir.startsWith(`${kilnDir}/`))) {
+    throw new EngineError(
+      'INVALID_OPTION',
+      `The work dir ${workDir} is not inside kiln's directory ${kilnDir}, or that directory is /`,
+      {
+        hint: 'Set KILN_DIR to a directory such as /kiln and leave the work dir unset or inside it.',
+      },
+    );
+  }
+  if (options.executor !== undefined && options.executor !== 'chroot') {
+    throw new EngineError(
+      'INVALID_OPTION',
+      `The executor ${options.executor} cannot be combined with --isolation=none`,
+      { hint: 'Leave out --executor; with --isolation=none RUN runs its command directly.' },
+    );
+  }
+  return { ...options, workDir, stageConcurrency: 1, isolation: { ...isolation, kilnDir } };
+}
+
+/** What the stages of an `--isolation=none` build share: the kept paths and the RUN executor. */
+export interface RootBuild {
+  /** Absolute paths that are never emptied, overwritten or snapshotted. */
+  keep: string[];
+  executor: SelectedExecutor;
+  /** Empties `/` except the kept paths, before a stage applies its base. */
+  emptyRoot(): Promise<void>;
+  /**
+   * Extracts a finished stage's layers into a directory under the work dir and points
+   * `run.rootfs` there, so later stages can still read it after `/` was emptied.
+   */
+  preserveStage(run: StageRun, store: BlobStore, scratchDir: string): Promise<void>;
+}
+
+/** Opens the shared state of an `--isolation=none` build; `contextDir` and the cache stay untouched. */
+export async function openRootBuild(
+  options: BuildOptions,
+  isolation: NoneIsolation,
+  contextDir: string,
+): Promise<RootBuild> {
+  const kilnDir = isolation.kilnDir ?? '/kiln';
+  const outputs = [options.tarPath, options.digestFile, options.imageNameWithDigestFile]
+    .concat(options.imageNameTagWithDigestFile)
+    .flatMap((file) => (file === undefined ? [] : [path.dirname(path.resolve(file))]));
+  const extra = [
+    ...(options.ignorePaths ?? []),
+    path.resolve(contextDir),
+    ...(options.dockerfile === undefined ? [] : [path.resolve(options.dockerfile)]),
+    ...(options.cache?.dir === undefined ? [] : [path.resolve(options.cache.dir)]),
+    ...(options.ociLayoutPath === undefined ? [] : [path.resolve(options.ociLayoutPath)]),
+    ...outputs,
+  ];
+  const keep = rootIgnorePaths({
+    kilnDir,
+    mounts: await readMountInfo(),
+    ignoreVarRun: isolation.ignoreVarRun ?? true,
+    extra,
+  });
+  const setidHelper = isolation.setidHelper ?? path.join(kilnDir, 'bin', 'kiln-setid');
+  return {
+    keep,
+    executor: { plugin: 'kiln', executor: createNoneExecutor(setidHelper) },
+    emptyRoot: () => emptyRoot(NONE_ROOT, keep),
+    async preserveStage(run, store, scratchDir) {
+      const dir = path.join(scratchDir, 'stages', String(run.index), 'rootfs');
+      await mkdir(dir, { recursive: true });
+      const image = run.image.assemble();
+      await applyLayers(store, image.manifest.layers, image.config.rootfs.diff_ids, dir);
+      run.rootfs = dir;
+    },
+  };
+}
+
+/** True when a stage other than `index` reads it (`FROM`, `COPY --from`, `RUN --mount from=`). */
+export function isStageReadLater(parsed: ParsedDockerfile, index: number): boolean {
+  return parsed.stages.some((stage) => stage.index !== index && stage.dependsOn.includes(index));
+}
