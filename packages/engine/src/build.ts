@@ -25,6 +25,7 @@ import {
 import type { RootBuild } from './isolation/root-build.js';
 import type { BuildOptions, BuildResult } from './options.js';
 import { checkOutputPaths } from './output/check-outputs.js';
+import { checkPushPermissions } from './output/push-permission.js';
 import { writeOutputs } from './output/write-outputs.js';
 import { openBuildPlugins, parseBuildDockerfile, pluginRuntime } from './plugins/build-plugins.js';
 import { openPluginCacheStore } from './plugins/cache-store.js';
@@ -124,7 +125,17 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
           line: undefined,
         }),
     };
-    layerCache = LayerCache.open(options.cache, {
+    await checkPushPermissions(client, options);
+    // Per-step cache entries cannot describe a stage that is snapshotted once, at its end.
+    if (options.singleSnapshot && options.cache?.enabled) {
+      emit({
+        type: 'warning',
+        message: 'The layer cache is not used with --single-snapshot',
+        file: undefined,
+        line: undefined,
+      });
+    }
+    layerCache = LayerCache.open(options.singleSnapshot ? undefined : options.cache, {
       client,
       destinations: options.destinations ?? [],
       spoolDir: path.join(work.scratch, 'cache-spool'),
@@ -221,6 +232,8 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
             created,
             registryMap: options.registryMap,
             snapshotMode: options.snapshotter,
+            changeDetection: options.snapshotMode,
+            singleSnapshot: options.singleSnapshot ?? false,
             applyOptions,
             rootBuild,
           });
@@ -305,6 +318,8 @@ async function buildStage(
     created: string;
     registryMap: BuildOptions['registryMap'];
     snapshotMode: BuildOptions['snapshotter'];
+    changeDetection: BuildOptions['snapshotMode'];
+    singleSnapshot: boolean;
     applyOptions: ApplyLayersOptions;
     rootBuild: RootBuild | undefined;
   },
@@ -397,6 +412,8 @@ async function buildStage(
       : options.snapshotMode
         ? { snapshotMode: options.snapshotMode }
         : {}),
+    ...(options.changeDetection ? { changeDetection: options.changeDetection } : {}),
+    singleSnapshot: options.singleSnapshot,
     onFallback: (reason) =>
       emit(services, {
         type: 'warning',

@@ -11,6 +11,7 @@ import type { BuildOptions, OutputResult } from '../options.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { ensureDirectory } from '../util/ensure-dir.js';
 import { outputFailed } from './check-outputs.js';
+import { isImmutableTagError } from './immutable-tag.js';
 import { writeDockerArchive } from './docker-archive.js';
 import { writeOciLayout } from './oci-layout.js';
 
@@ -29,7 +30,18 @@ export async function writeOutputs(
   if (!options.noPush) {
     for (const destination of destinations) {
       emit({ type: 'push-start', destination: destination.toString() });
-      await pushTo(client, destination, image, store, layerSources);
+      try {
+        await pushTo(client, destination, image, store, layerSources);
+      } catch (error) {
+        if (!options.pushIgnoreImmutableTagErrors || !isImmutableTagError(error)) throw error;
+        emit({
+          type: 'warning',
+          message: `Not pushed to ${destination.toString()}: the registry keeps this tag immutable (ignored because of --push-ignore-immutable-tag-errors)`,
+          file: undefined,
+          line: undefined,
+        });
+        continue;
+      }
       emit({ type: 'push-done', destination: destination.toString(), digest: image.digest });
       results.push({ kind: 'push', target: destination.toString(), digest: image.digest });
     }

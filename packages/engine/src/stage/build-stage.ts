@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PROXY_ARGS, expandInstruction, parseDockerfile } from '@kiln/dockerfile-parser';
 import type { ArgInstruction, Instruction, Stage } from '@kiln/dockerfile-parser';
 import { createSnapshotter } from '@kiln/fs-snapshot';
+import type { ChangeDetection } from '@kiln/fs-snapshot';
 import { writeLayer } from '@kiln/layer-writer';
 import type { ChangeSet } from '@kiln/layer-writer';
 import { runCachedStep } from '../cache/cached-step.js';
@@ -16,6 +17,7 @@ import { expansionEnvironment } from './environment.js';
 import { argCreatedBy, copyCreatedBy, runCreatedBy } from './history.js';
 import { DEFAULT_SHELL, applyMetadataInstruction } from './metadata-instructions.js';
 import type { BuildServices, StageRun } from './stage-run.js';
+import { DeferredSnapshotter } from './single-snapshot.js';
 import { executeWorkdir } from './workdir-instruction.js';
 
 /**
@@ -31,13 +33,17 @@ export async function createStageRun(
   options: StageRunOptions,
 ): Promise<StageRun> {
   const buildArgs = options.buildArgs ?? {};
-  const snapshotter = await createSnapshotter(root, {
+  const stageSnapshotter = await createSnapshotter(root, {
     workDir: options.snapshotDir,
     ignorePaths: options.ignorePaths ?? [],
     ...(options.snapshotMode ? { mode: options.snapshotMode } : {}),
+    ...(options.changeDetection ? { changeDetection: options.changeDetection } : {}),
     ...(options.onFallback ? { onEvent: (event) => options.onFallback?.(event.reason) } : {}),
   });
-  await snapshotter.init();
+  await stageSnapshotter.init();
+  const snapshotter = options.singleSnapshot
+    ? new DeferredSnapshotter(stageSnapshotter)
+    : stageSnapshotter;
   return {
     index: stage.index,
     name: stage.name,
@@ -55,6 +61,7 @@ export async function createStageRun(
       ),
     ),
     snapshotter,
+    ...(options.singleSnapshot ? { stageSnapshotter } : {}),
     baselineCurrent: true,
   };
 }
@@ -69,9 +76,17 @@ export interface StageRunOptions {
   snapshotMode?: 'auto' | 'overlay' | 'walk';
   /** Receives the reason once when overlay is unavailable and the walk snapshotter is used. */
   onFallback?: (reason: string) => void;
+  /** How the walk snapshotter decides a file changed; default 'full'. */
+  changeDetection?: ChangeDetection;
+  /** One layer for the whole stage, taken after its last instruction (kaniko's `--single-snapshot`). */
+  singleSnapshot?: boolean;
 }
 
-/** Runs every instruction of the stage in order, adding a layer or an empty-layer history entry for each. */
+/**
+ * Runs every instruction of the stage in order, adding a layer or an empty-layer history entry for
+ * each. With a stage snapshotter (`--single-snapshot`) the steps add empty-layer entries and the
+ * last step's entry carries the one layer of everything the stage changed.
+ */
 export async function runStageInstructions(
   stage: Stage,
   run: StageRun,
@@ -86,6 +101,7 @@ export async function runStageInstructions(
   for (const [offset, raw] of instructions.entries()) {
     const step = offset + 1;
     const started = Date.now();
+    const historyBefore = run.image.history.length;
     if (services.signal?.aborted) throw cancelledError(services.signal.reason);
     services.emit({
       type: 'step-start',
@@ -114,6 +130,10 @@ export async function runStageInstructions(
           })
         : await runInstruction(run, instruction, services, step);
     const cached = services.layerCache?.takeOutcome(run);
+    const stageLayer =
+      step === steps && run.stageSnapshotter
+        ? await commitStageSnapshot(run, raw, historyBefore, services)
+        : undefined;
     services.emit({
       type: 'step-done',
       stage: stage.index,
@@ -121,7 +141,7 @@ export async function runStageInstructions(
       cache: cached === undefined || cached.status === 'uncached' ? 'none' : cached.status,
       ...(cached?.explanation ? { explanation: cached.explanation } : {}),
       durationMs: Date.now() - started,
-      layer,
+      layer: layer ?? stageLayer,
     });
   }
 }
@@ -185,6 +205,25 @@ async function runInstruction(
   }
 }
 
+/**
+ * Writes everything the stage changed as one layer (`--single-snapshot`) and gives it the history
+ * entry of the last step, which that step added as an empty layer. Returns undefined when the stage
+ * changed nothing.
+ */
+async function commitStageSnapshot(
+  run: StageRun,
+  last: Instruction,
+  historyBefore: number,
+  services: BuildServices,
+): Promise<{ digest: string; size: number } | undefined> {
+  // NOTE: layers that plugin handlers add themselves stay separate layers under --single-snapshot.
+  const stageSnapshotter = run.stageSnapshotter as NonNullable<StageRun['stageSnapshotter']>;
+  const changes = await stageSnapshotter.changes();
+  if (changes.entries.length === 0) return undefined;
+  const lastEntry = run.image.history.length > historyBefore ? run.image.history.pop() : undefined;
+  return writeChangesLayer(run, changes, lastEntry?.created_by ?? last.original, services);
+}
+
 /** Parses the ONBUILD expressions of a base image config into instructions. */
 export function parseOnbuildTriggers(expressions: readonly string[]): Instruction[] {
   return expressions.map((expression) => {
@@ -211,17 +250,31 @@ function declareArgs(run: StageRun, instruction: ArgInstruction, services: Build
   }
 }
 
-/** Writes a change set as a compressed layer into the blob store and adds it to the image; no entries adds no layer. */
+/**
+ * Writes a change set as a compressed layer into the blob store and adds it to the image; no
+ * entries adds no layer. Under `--single-snapshot` a step's changes add only an empty-layer
+ * entry, because the stage snapshot after the last step holds them.
+ */
 async function commitChanges(
   run: StageRun,
   changes: ChangeSet,
   createdBy: string,
   services: BuildServices,
 ): Promise<{ digest: string; size: number } | undefined> {
-  if (changes.entries.length === 0) {
+  if (changes.entries.length === 0 || run.stageSnapshotter) {
     run.image.addEmptyLayerHistory(createdBy);
     return undefined;
   }
+  return writeChangesLayer(run, changes, createdBy, services);
+}
+
+/** Writes a non-empty change set as a layer, adds it to the image and reports it. */
+async function writeChangesLayer(
+  run: StageRun,
+  changes: ChangeSet,
+  createdBy: string,
+  services: BuildServices,
+): Promise<{ digest: string; size: number }> {
   const layersDir = path.join(services.scratchDir, 'layers');
   await mkdir(layersDir, { recursive: true });
   const file = path.join(layersDir, `stage${run.index}-${run.image.layers.length}.layer`);
