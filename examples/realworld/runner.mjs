@@ -3,7 +3,7 @@
 import process from 'node:process';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,10 +12,13 @@ import {
   buildahBuild,
   chrootRun,
   compareImages,
+  createBuildahStorage,
   formatDifference,
   readLayoutImage,
   umociUnpack,
 } from '@kiln/testkit';
+
+import { retryOnNetworkFailure } from './schedule.mjs';
 
 export const realworldDir = dirname(fileURLToPath(import.meta.url));
 export const casesDir = join(realworldDir, 'cases');
@@ -41,6 +44,7 @@ export const kilnCli = join(repoRoot, 'apps', 'cli', 'dist', 'main.js');
  * @property {Array<{ path?: string, config?: string, fields?: string[], reason: string }>} ignore
  * @property {string | undefined} buildahUnsupported why buildah cannot build the case; it is then skipped
  * @property {string | undefined} kilnGap engine feature kiln lacks for the case, expected to fail until added
+ * @property {number} estimateSeconds rough time of the case's two builds, to start long cases first
  */
 
 /**
@@ -81,6 +85,7 @@ export async function loadCases() {
       ignore: raw.ignore ?? [],
       buildahUnsupported: raw.buildahUnsupported,
       kilnGap: raw.kilnGap,
+      estimateSeconds: raw.estimateSeconds ?? 10,
     });
   }
   const known = new Set(cases.map((c) => c.name));
@@ -120,9 +125,10 @@ function buildArgsFor(c, registryHost, builder) {
 
 /**
  * Runs `kiln build` for a case into `layoutDir` (tag `latest`) and returns the time it took and
- * the peak resident memory of the kiln process, read from /proc at its exit.
+ * the peak resident memory of the kiln process (GNU time's %M). With `cacheDir`, kiln looks layers
+ * up in its layer cache there and stores the ones it builds.
  */
-export async function kilnBuild(c, { registryHost, layoutDir, kilnDir }) {
+export async function kilnBuild(c, { registryHost, layoutDir, kilnDir, cacheDir }) {
   const args = [
     kilnCli,
     'build',
@@ -140,6 +146,7 @@ export async function kilnBuild(c, { registryHost, layoutDir, kilnDir }) {
   for (const [id, file] of Object.entries(c.secrets)) {
     args.push('--secret', `id=${id},src=${join(c.dir, file)}`);
   }
+  if (cacheDir !== undefined) args.push('--cache=true', '--cache-dir', cacheDir);
   if (c.push)
     args.push('--destination', pushedReference(registryHost, c.name, 'kiln'), '--insecure');
   else args.push('--no-push');
@@ -186,7 +193,12 @@ export function measure(file, args, env) {
       const output = stderr.replace(/kiln-peak-rss-kb=\d+\n?/, '');
       if (code !== 0) {
         const tail = output.trimEnd().split('\n').slice(-12).join('\n');
-        reject(new Error(`${file} exited with code ${code}:\n${tail}`));
+        // The whole output stays on the error so a retry can tell a network failure apart.
+        reject(
+          Object.assign(new Error(`${file} exited with code ${code}:\n${tail}`), {
+            output: `${stdout}\n${output}`,
+          }),
+        );
         return;
       }
       resolve({ seconds, peakMiB, stdout, stderr: output });
@@ -194,10 +206,15 @@ export function measure(file, args, env) {
   });
 }
 
-/** Unpacks the image in `layoutDir` and runs the case's check in a chroot of it. */
-export async function runCheck(c, layoutDir, bundleDir, expected = c.check.stdout) {
+/** Unpacks the image of `layoutDir` with umoci into `bundleDir`; returns the image and its rootfs. */
+export async function unpackImage(layoutDir, bundleDir) {
   const image = await readLayoutImage(layoutDir);
   const rootfs = await umociUnpack(layoutDir, image.tag, bundleDir);
+  return { image, rootfs };
+}
+
+/** Runs the case's check in a chroot of an image that `unpackImage` unpacked. */
+export async function runCheck(c, { image, rootfs }, expected = c.check.stdout) {
   const config = image.config.config ?? {};
   const argv = c.check.argv ?? [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
   const env = {};
@@ -213,56 +230,96 @@ export async function runCheck(c, layoutDir, bundleDir, expected = c.check.stdou
   return { ...result, passed: result.code === 0 && result.stdout === expected };
 }
 
-/**
- * Builds one case with both builders, compares the images and runs the check on each. Failures
- * are recorded in the result rather than thrown, so that one run reports on every case.
- */
-export async function runCase(c, { registryHost, workDir, storage, kilnDir }) {
-  const caseDir = join(workDir, c.name);
-  await mkdir(caseDir, { recursive: true });
-  const result = { name: c.name, features: c.features };
-  const kilnLayout = join(caseDir, 'kiln');
-  const buildahLayout = join(caseDir, 'buildah');
+const secondsSince = (started) => Number(process.hrtime.bigint() - started) / 1e9;
 
-  if (c.buildahUnsupported === undefined) {
-    try {
-      result.buildah = await buildahCaseBuild(c, {
-        registryHost,
-        layoutDir: buildahLayout,
-        storage,
-      });
-    } catch (error) {
-      result.buildahError = String(error.message ?? error);
-    }
-  }
+/** Builds with buildah in storage of its own, removed afterwards; failures go into `result`. */
+async function buildWithBuildah(c, result, { registryHost, layoutDir }) {
+  const storage = await createBuildahStorage(registryHost);
   try {
-    result.kiln = await kilnBuild(c, { registryHost, layoutDir: kilnLayout, kilnDir });
-    delete result.kiln.stdout;
-    delete result.kiln.stderr;
+    result.buildah = await retryOnNetworkFailure(
+      () => buildahCaseBuild(c, { registryHost, layoutDir, storage }),
+      (line) => result.retries.push({ builder: 'buildah', failure: line }),
+    );
+  } catch (error) {
+    result.buildahError = String(error.message ?? error);
+  } finally {
+    await storage.remove();
+  }
+}
+
+/** Builds with kiln; failures go into `result`. */
+async function buildWithKiln(c, result, options) {
+  try {
+    const build = await retryOnNetworkFailure(
+      () => kilnBuild(c, options),
+      (line) => result.retries.push({ builder: 'kiln', failure: line }),
+    );
+    result.kiln = { seconds: build.seconds, peakMiB: build.peakMiB };
   } catch (error) {
     result.kilnError = String(error.message ?? error);
   }
+}
 
-  if (result.kiln) {
-    result.kilnCheck = await runCheck(c, kilnLayout, join(caseDir, 'kiln-bundle'));
+/**
+ * Builds one case with both builders at the same time, compares the two images and runs the
+ * check in each. Build failures are recorded in the result rather than thrown, so that one run
+ * reports on every case. `result.timings` holds the wall time of each phase in seconds, and
+ * `result.retries` every build that was run again after a network failure.
+ */
+export async function runCase(c, { registryHost, workDir }) {
+  const caseDir = join(workDir, c.name);
+  await mkdir(caseDir, { recursive: true });
+  const result = { name: c.name, features: c.features, retries: [], timings: {} };
+  const kilnLayout = join(caseDir, 'kiln');
+  const buildahLayout = join(caseDir, 'buildah');
+  const started = process.hrtime.bigint();
+  try {
+    await Promise.all([
+      c.buildahUnsupported === undefined
+        ? buildWithBuildah(c, result, { registryHost, layoutDir: buildahLayout })
+        : undefined,
+      buildWithKiln(c, result, {
+        registryHost,
+        layoutDir: kilnLayout,
+        kilnDir: join(caseDir, 'kiln-dir'),
+      }),
+    ]);
+    result.timings.builds = secondsSince(started);
+
+    // Each image is unpacked once: the comparison reads the trees before the checks run in them.
+    let phase = process.hrtime.bigint();
+    const [kilnImage, buildahImage] = await Promise.all([
+      result.kiln ? unpackImage(kilnLayout, join(caseDir, 'kiln-bundle')) : undefined,
+      result.buildah ? unpackImage(buildahLayout, join(caseDir, 'buildah-bundle')) : undefined,
+    ]);
+    result.timings.unpack = secondsSince(phase);
+
+    phase = process.hrtime.bigint();
+    if (kilnImage && buildahImage) {
+      const comparison = await compareImages(
+        { layoutDir: kilnLayout, rootfs: kilnImage.rootfs },
+        { layoutDir: buildahLayout, rootfs: buildahImage.rootfs },
+        { ignore: [...BUILD_NOISE_IGNORES, ...BUILDAH_DEPARTURES, ...c.ignore] },
+      );
+      result.differences = comparison.differences.map(formatDifference);
+      result.ignoredCount = comparison.ignored.length;
+    }
+    result.timings.compare = secondsSince(phase);
+
+    phase = process.hrtime.bigint();
+    if (kilnImage) result.kilnCheck = await runCheck(c, kilnImage);
+    if (buildahImage) {
+      result.buildahCheck = await runCheck(
+        c,
+        buildahImage,
+        c.check.buildahStdout ?? c.check.stdout,
+      );
+    }
+    result.timings.checks = secondsSince(phase);
+    result.timings.total = secondsSince(started);
+    return result;
+  } finally {
+    // Layouts and unpacked trees of a Debian case take hundreds of MB; nothing reads them later.
+    await rm(caseDir, { recursive: true, force: true });
   }
-  if (result.buildah) {
-    const expected = c.check.buildahStdout ?? c.check.stdout;
-    result.buildahCheck = await runCheck(
-      c,
-      buildahLayout,
-      join(caseDir, 'buildah-bundle'),
-      expected,
-    );
-  }
-  if (result.kiln && result.buildah) {
-    const comparison = await compareImages(
-      { layoutDir: kilnLayout },
-      { layoutDir: buildahLayout },
-      { ignore: [...BUILD_NOISE_IGNORES, ...BUILDAH_DEPARTURES, ...c.ignore] },
-    );
-    result.differences = comparison.differences.map(formatDifference);
-    result.ignoredCount = comparison.ignored.length;
-  }
-  return result;
 }

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmod, chown, cp, link, mkdir, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { umociUnpack } from '../checks.js';
 import { makeTempDir, runCommand } from '../process.js';
 import { compareImages, compareTrees, formatDifference } from './compare.js';
 import type { ImageDifference } from './compare.js';
@@ -210,5 +211,17 @@ describe('compareImages', () => {
     const reasons = result.ignored.map((entry) => entry.reason);
     expect(reasons).toContain('the two images set MODE on purpose');
     expect(reasons.some((reason) => reason.startsWith('dpkg, apt'))).toBe(true);
+  });
+
+  it('reads an unpacked rootfs in place', async () => {
+    // Layout B's config with layout A's files: only the config fields differ.
+    const rootfsA = await umociUnpack(layoutA, 'latest', join(work, 'unpacked-a'));
+    const result = await compareImages(
+      { layoutDir: layoutA },
+      { layoutDir: layoutB, rootfs: rootfsA },
+    );
+    const lines = result.differences.map(formatDifference);
+    expect(lines.filter((line) => !line.startsWith('config '))).toEqual([]);
+    expect(lines.filter((line) => line.startsWith('config '))).toHaveLength(3);
   });
 });

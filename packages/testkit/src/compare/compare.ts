@@ -33,6 +33,11 @@ export interface ImageSide {
   layoutDir: string;
   /** Tag inside the layout; the layout's only tagged image when omitted. */
   tag?: string;
+  /**
+   * Root filesystem of this image that `umociUnpack` already wrote, read in place of a new unpack.
+   * Read it before anything runs in it, because a chroot check can leave files behind.
+   */
+  rootfs?: string;
 }
 
 export interface CompareImagesOptions {
@@ -49,8 +54,9 @@ export interface ImageComparison {
 }
 
 /**
- * Compares two images of OCI layouts: both are unpacked with umoci, their file trees are compared
- * entry by entry (mtimes aside), and so are the config fields a Dockerfile sets.
+ * Compares two images of OCI layouts: both are unpacked with umoci (unless a side names its
+ * unpacked `rootfs`), their file trees are compared entry by entry (mtimes aside), and so are the
+ * config fields a Dockerfile sets.
  */
 export async function compareImages(
   a: ImageSide,
@@ -61,8 +67,8 @@ export async function compareImages(
   const imageB = await readLayoutImage(b.layoutDir, b.tag);
   const work = await makeTempDir('compare');
   try {
-    const rootA = await umociUnpack(imageA.layoutDir, imageA.tag, join(work, 'a'));
-    const rootB = await umociUnpack(imageB.layoutDir, imageB.tag, join(work, 'b'));
+    const rootA = a.rootfs ?? (await umociUnpack(imageA.layoutDir, imageA.tag, join(work, 'a')));
+    const rootB = b.rootfs ?? (await umociUnpack(imageB.layoutDir, imageB.tag, join(work, 'b')));
     const treeA = await readTree(rootA);
     const treeB = await readTree(rootB);
 
