@@ -1,6 +1,6 @@
 import { RegistryError } from '@kiln/registry-client';
 
-// Codes with which a registry may reject overwriting a tag of an immutable repository. ECR answers
+// Codes with which a registry may reject overwriting a tag of an immutable repository. ECR returns
 // TAG_INVALID with "... cannot be overwritten because the repository is immutable".
 // NOTE: MANIFEST_INVALID and DENIED are accepted on the same wording without a real message seen.
 const IMMUTABLE_CODES = new Set(['MANIFEST_INVALID', 'TAG_INVALID', 'DENIED']);

@@ -253,7 +253,7 @@ function declareArgs(run: StageRun, instruction: ArgInstruction, services: Build
 /**
  * Writes a change set as a compressed layer into the blob store and adds it to the image; no
  * entries adds no layer. Under `--single-snapshot` a step's changes add only an empty-layer
- * entry, because the stage snapshot after the last step holds them.
+ * entry, because the stage snapshot after the last step contains them.
  */
 async function commitChanges(
   run: StageRun,
