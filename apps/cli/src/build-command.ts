@@ -227,6 +227,10 @@ export function toBuildOptions(flags: BuildFlags, env: NodeJS.ProcessEnv): Build
       ? {}
       : { imageFsExtractRetry: mode.imageFsExtractRetry }),
     registry: toRegistryOptions(flags, env, flags.skipTlsVerify),
+    singleSnapshot: flags.singleSnapshot,
+    snapshotMode: flags.snapshotMode,
+    checkPushPermission: !flags.skipPushPermissionCheck,
+    pushIgnoreImmutableTagErrors: flags.pushIgnoreImmutableTagErrors,
     reproducible: flags.reproducible,
     ...(cache === undefined ? {} : { cache }),
     ...(env.KILN_DIR ? { workDir: env.KILN_DIR } : {}),

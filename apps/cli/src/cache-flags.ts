@@ -40,10 +40,13 @@ export function addCacheFlags(command: Command): Command {
     .option('--no-cache-copy-layers', 'do not cache the layers of COPY and ADD steps')
     .option(
       '--compressed-caching',
-      'accepted for kaniko compatibility; kiln streams layers and always stores them compressed',
+      'accepted for kaniko compatibility and has no effect: kiln streams each layer, so it never holds one in memory to save',
       true,
     )
-    .option('--no-compressed-caching', 'accepted for kaniko compatibility; has no effect')
+    .option(
+      '--no-compressed-caching',
+      'accepted for kaniko compatibility and has no effect (see --compressed-caching)',
+    )
     .option('--explain-cache', 'print why each cached step missed: the inputs that differ', false);
 }
 

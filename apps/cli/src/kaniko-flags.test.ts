@@ -134,8 +134,35 @@ describe('kaniko flag meanings', () => {
       registryClientCerts: { 'b.example': { cert: '/c.pem', key: '/k.pem' } },
       registryMirrors: ['m1.example', 'm1b.example', 'm2.example'],
       skipDefaultRegistryFallback: true,
-      retries: 4,
+      pushRetries: 2,
+      pullRetries: 4,
     });
+  });
+
+  it('reads DOCKER_CONFIG from the CLI environment', async () => {
+    const run = await cli(['build', '--no-push'], { DOCKER_CONFIG: '/etc/kiln-docker' });
+    expect(run.options?.registry?.dockerConfigDir).toBe('/etc/kiln-docker');
+  });
+
+  it('maps snapshot and push flags to build options', async () => {
+    const defaults = await cli(['build', '--no-push']);
+    expect(defaults.options?.singleSnapshot).toBe(false);
+    expect(defaults.options?.snapshotMode).toBe('full');
+    expect(defaults.options?.checkPushPermission).toBe(true);
+    expect(defaults.options?.pushIgnoreImmutableTagErrors).toBe(false);
+
+    const set = await cli([
+      'build',
+      '--no-push',
+      '--single-snapshot',
+      '--snapshot-mode=time',
+      '--skip-push-permission-check',
+      '--push-ignore-immutable-tag-errors',
+    ]);
+    expect(set.options?.singleSnapshot).toBe(true);
+    expect(set.options?.snapshotMode).toBe('time');
+    expect(set.options?.checkPushPermission).toBe(false);
+    expect(set.options?.pushIgnoreImmutableTagErrors).toBe(true);
   });
 
   it('passes --context-sub-path beside the context', async () => {

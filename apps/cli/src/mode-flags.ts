@@ -42,13 +42,13 @@ export function addModeFlags(command: Command): Command {
     )
     .option(
       '--single-snapshot',
-      'accepted for kaniko compatibility; kiln takes one snapshot per RUN',
+      'one layer per stage with all its changes, taken after its last instruction; turns the layer cache off',
       false,
     )
     .addOption(
       new Option(
         '--snapshot-mode <mode>',
-        'how RUN changes are detected; kiln compares stat data and hashes file contents only where stat cannot tell, for every mode',
+        'how a file tree walk detects changed files: full (every stat field, content where stat cannot tell), redo (mode, owner, size, mtime), time (mtime only); overlay snapshots ignore it',
       )
         .choices(['full', 'redo', 'time'])
         .default('full'),

@@ -53,11 +53,11 @@ export function addRegistryFlags(command: Command): Command {
     )
     .option(
       '--push-retry <count>',
-      'retries of a failed registry request; pushes and pulls share the larger of this and --image-download-retry (default: 5)',
+      'retries of a failed push request: blob uploads, mounts and manifest puts (default: 5)',
     )
     .option(
       '--image-download-retry <count>',
-      'retries of a failed base image download (see --push-retry; default: 5)',
+      'retries of a failed pull request: base image manifests and blobs (default: 5)',
     )
     .option(
       '--image-fs-extract-retry <count>',
@@ -65,19 +65,19 @@ export function addRegistryFlags(command: Command): Command {
     )
     .option(
       '--push-ignore-immutable-tag-errors',
-      'accepted for kaniko compatibility; a push to an immutable tag still fails the build',
+      'warn instead of failing when a registry rejects a tag as immutable (MANIFEST_INVALID, TAG_INVALID or DENIED saying "immutable")',
       false,
     )
     .option(
       '--skip-push-permission-check',
-      'accepted for kaniko compatibility; kiln never checks push permission before building',
+      'do not check before the build that the credentials may push to each destination',
       false,
     );
 }
 
 /**
- * Turns the registry flags into registry client settings. The retry counts of pushes and
- * downloads share the client's one retry setting, which takes the larger count.
+ * Turns the registry flags into registry client settings: TLS, certificates, mirrors, the
+ * docker config directory (`DOCKER_CONFIG`) and separate retry counts for pushes and pulls.
  */
 export function toRegistryOptions(
   flags: RegistryFlags,
@@ -106,12 +106,12 @@ export function toRegistryOptions(
   if (mirrors.length > 0) registry.registryMirrors = mirrors;
   if (flags.skipDefaultRegistryFallback) registry.skipDefaultRegistryFallback = true;
 
-  const retries = [
-    parseCount(flags.pushRetry, '--push-retry'),
-    parseCount(flags.imageDownloadRetry, '--image-download-retry'),
-  ].filter((count): count is number => count !== undefined);
-  // NOTE: one count covers pushes and pulls, because the registry client has a single setting.
-  if (retries.length > 0) registry.retries = Math.max(...retries);
+  const pushRetries = parseCount(flags.pushRetry, '--push-retry');
+  if (pushRetries !== undefined) registry.pushRetries = pushRetries;
+  const pullRetries = parseCount(flags.imageDownloadRetry, '--image-download-retry');
+  if (pullRetries !== undefined) registry.pullRetries = pullRetries;
+  // The environment given to the CLI, not the process's, names the docker config.
+  if (env.DOCKER_CONFIG) registry.dockerConfigDir = env.DOCKER_CONFIG;
   return registry;
 }
 
