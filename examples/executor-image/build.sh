@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds Kiln's executor image with Kiln itself and writes it to an OCI image layout.
 #   examples/executor-image/build.sh OUT_LAYOUT_DIR [more kiln build flags, e.g. --destination REF]
-# Needs: Node 20 on the host, the workspace's dependencies installed, ldd.
+# Needs: Node 20 on the host, the workspace's dependencies installed, ldd, and gcc with a static
+# C library (Debian's libc6-dev) for kiln-setid.
 set -eu
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,6 +46,9 @@ copy_program node /kiln/bin/node
 # The RUN sandbox (chroot isolation) runs these host tools around the command.
 copy_program sh /usr/bin/sh
 for tool in unshare setpriv env mount mkdir ln perl; do copy_program "$tool" "/usr/bin/$tool"; done
+# --isolation=none replaces / with each stage's base image, so what RUN needs then lives under
+# /kiln and needs no library from /usr: kiln-setid is linked statically.
+gcc -static -O2 -Wall -Wextra -o "$root/kiln/bin/kiln-setid" "$(dirname "$0")/kiln-setid.c"
 printf '#!/bin/sh\nexec /kiln/bin/node /kiln/kiln.mjs "$@"\n' > "$root/kiln/bin/kiln"
 chmod 755 "$root/kiln/bin/kiln"
 

@@ -1,0 +1,259 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  chrootRun,
+  makeTempDir,
+  pushBusybox,
+  removeTempDir,
+  repoRoot,
+  requireTool,
+  skopeoCopy,
+  skopeoInspect,
+  startRegistry,
+  umociUnpack,
+} from '@kiln/testkit';
+import type { TestRegistry } from '@kiln/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+// Every --isolation=none build here runs inside a runc container whose root is a bundle unpacked
+// from the executor image into this test's temp dir, because the build empties / before each stage.
+
+const DOCKERFILE = (base: string): string => `
+FROM ${base} AS builder
+RUN mkdir -p /out && echo built > /out/artifact && rm /etc/group
+
+FROM ${base}
+RUN rm /bin/vi && echo hello > /hello.txt
+RUN echo 'app:x:1000:1000::/home/app:/bin/sh' >> /etc/passwd && \\
+    echo 'app:x:1000:' >> /etc/group && echo 'extra:x:2000:app' >> /etc/group && \\
+    mkdir -p /home/app && chown 1000:1000 /home/app
+USER app
+WORKDIR /home/app/work
+RUN id > ids.txt && touch mine && ls /proc/self > /dev/null
+COPY --from=builder /out/artifact /home/app/artifact
+ENV GREETING=hi TOKEN=kept-out-of-argv-42
+RUN echo "$GREETING from $(pwd)" > greeting.txt && printf '%s' "$TOKEN" > /tmp/token && \\
+    (cat /proc/[0-9]*/cmdline | tr '\\0' '\\n' | grep -c -F -f /tmp/token > argv-hits || true) && \\
+    rm /tmp/token
+CMD ["cat", "/home/app/work/greeting.txt"]
+`;
+
+const DOCKER_CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+];
+
+/** Top-level entries that runc creates as mount points in a bundle's root filesystem. */
+const RUNC_MOUNT_POINTS = ['dev', 'proc', 'sys'];
+
+interface RuncResult {
+  code: number;
+  output: string;
+}
+
+let dir: string;
+let registry: TestRegistry;
+let layout: string;
+let stateDir: string;
+const started: string[] = [];
+
+/** Writes a runc bundle of the executor image whose process runs `args` with the context at /workspace. */
+async function makeBundle(name: string, args: string[], env: string[]): Promise<string> {
+  const bundle = path.join(dir, name);
+  await umociUnpack(layout, 'latest', bundle);
+  const context = path.join(dir, `${name}-context`);
+  await mkdir(context, { recursive: true });
+  const base = `${registry.host}/library/busybox:latest`;
+  await writeFile(path.join(context, 'Dockerfile'), DOCKERFILE(base));
+
+  const configPath = path.join(bundle, 'config.json');
+  const config = JSON.parse(await readFile(configPath, 'utf8')) as {
+    process: {
+      terminal: boolean;
+      args: string[];
+      env: string[];
+      capabilities?: Record<string, string[]>;
+    };
+    mounts: Array<{ destination: string; type: string; source: string; options: string[] }>;
+    linux: { namespaces: Array<{ type: string }> };
+  };
+  config.process.terminal = false;
+  config.process.args = args;
+  config.process.env = [...config.process.env, ...env];
+  // Docker's default capabilities, which kaniko's documented setups run with; no CAP_SYS_ADMIN.
+  config.process.capabilities = Object.fromEntries(
+    ['bounding', 'effective', 'permitted'].map((set) => [set, DOCKER_CAPABILITIES]),
+  );
+  config.mounts.push({
+    destination: '/workspace',
+    type: 'bind',
+    source: context,
+    options: ['rbind', 'rw'],
+  });
+  // The host's network namespace, so the registry on 127.0.0.1 is reachable from the container.
+  config.linux.namespaces = config.linux.namespaces.filter((ns) => ns.type !== 'network');
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+  return bundle;
+}
+
+/** Runs a runc container of `bundle` to its end and returns its exit code and combined output. */
+function runContainer(bundle: string, id: string): Promise<RuncResult> {
+  started.push(id);
+  return new Promise((resolve, reject) => {
+    const child = spawn('runc', ['--root', stateDir, 'run', '--bundle', bundle, id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+function kilnArgs(extra: string[]): string[] {
+  return [
+    '/kiln/bin/node',
+    '/kiln/kiln.mjs',
+    'build',
+    '--isolation=none',
+    '--context',
+    '/workspace',
+    '--progress=plain',
+    ...extra,
+  ];
+}
+
+beforeAll(async () => {
+  requireTool('runc', 'runc');
+  dir = await makeTempDir('isolation-none');
+  stateDir = path.join(dir, 'runc-state');
+  registry = await startRegistry();
+  await pushBusybox(registry);
+  layout = path.join(dir, 'executor');
+  const script = path.join(repoRoot(), 'examples', 'executor-image', 'build.sh');
+  await run(script, [layout], { maxBuffer: 16 * 1024 * 1024 });
+});
+
+afterAll(async () => {
+  for (const id of started) {
+    await run('runc', ['--root', stateDir, 'kill', id, 'KILL']).catch(() => undefined);
+    await run('runc', ['--root', stateDir, 'delete', '--force', id]).catch(() => undefined);
+  }
+  await registry?.stop();
+  if (dir) await removeTempDir(dir);
+});
+
+describe('kiln build --isolation=none', () => {
+  it('refuses to start outside a container', async () => {
+    const args = kilnArgs(['--no-push']);
+    const bundle = await makeBundle('refused', args, []);
+    const rootfs = path.join(bundle, 'rootfs');
+    const before = (await readdir(rootfs)).sort();
+    const result = await runContainer(bundle, `kiln-none-refused-${process.pid}`);
+    expect(result.output).toContain('should only be run inside of a container');
+    expect(result.code).toBe(1);
+    const after = (await readdir(rootfs)).filter((name) => !RUNC_MOUNT_POINTS.includes(name));
+    expect(after.sort()).toEqual(before);
+    expect((await readdir(path.join(rootfs, 'usr', 'bin'))).length).toBeGreaterThan(5);
+    expect((await readFile(path.join(rootfs, 'kiln', 'kiln.mjs'))).length).toBeGreaterThan(0);
+  });
+
+  describe('two-stage build in a runc container', () => {
+    let image: string;
+    let result: RuncResult;
+    let pulled: string;
+
+    beforeAll(async () => {
+      image = `${registry.host}/test/isolation-none:1`;
+      const args = kilnArgs(['--destination', image, '--insecure', '--insecure-pull']);
+      // runc sets no container sign of its own; container managers such as podman set this one.
+      const bundle = await makeBundle('build', args, ['container=runc']);
+      result = await runContainer(bundle, `kiln-none-build-${process.pid}`);
+      pulled = path.join(dir, 'pulled');
+      if (result.code === 0) await skopeoCopy(`docker://${image}`, `oci:${pulled}:latest`);
+    });
+
+    it('succeeds', () => {
+      expect(result.output).toContain('Built image');
+      expect(result.code, result.output).toBe(0);
+    });
+
+    it('writes the config of the last stage', async () => {
+      const config = (await skopeoInspect(`oci:${pulled}:latest`, { config: true })) as {
+        config: { User?: string; WorkingDir?: string; Env?: string[]; Cmd?: string[] };
+      };
+      expect(config.config.User).toBe('app');
+      expect(config.config.WorkingDir).toBe('/home/app/work');
+      expect(config.config.Env).toContain('GREETING=hi');
+      expect(config.config.Cmd).toEqual(['cat', '/home/app/work/greeting.txt']);
+    });
+
+    it('leaks no kiln, kernel or mount files into layers', async () => {
+      const base = (await skopeoInspect(`docker://${registry.host}/library/busybox:latest`, {
+        raw: true,
+      })) as { layers: unknown[] };
+      // Only the layers of the build: the busybox base has /dev, /proc and /sys directories.
+      const entries = await layerEntries(pulled, base.layers.length);
+      expect(entries.length).toBeGreaterThan(0);
+      const leaked = entries.filter((name) =>
+        /^(kiln|proc|sys|dev|workspace)(\/|$)|^etc\/(hosts|resolv\.conf|hostname)$/.test(name),
+      );
+      expect(leaked).toEqual([]);
+      expect(entries).toContain('bin/.wh.vi');
+      expect(entries).toContain('hello.txt');
+    });
+
+    it('has the files RUN and COPY wrote', async () => {
+      const rootfs = await umociUnpack(pulled, 'latest', path.join(dir, 'result'));
+      const ids = await readFile(path.join(rootfs, 'home/app/work/ids.txt'), 'utf8');
+      expect(ids.trim()).toBe('uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)');
+      expect(await readFile(path.join(rootfs, 'home/app/artifact'), 'utf8')).toBe('built\n');
+      expect(await readdir(path.join(rootfs, 'bin'))).not.toContain('vi');
+      // The first stage removed /etc/group; the last stage's base still has it.
+      expect(await readFile(path.join(rootfs, 'etc/group'), 'utf8')).toContain('extra:x:2000:app');
+      // No process's argv, kiln's and the RUN's included, showed an environment value.
+      expect(await readFile(path.join(rootfs, 'home/app/work/argv-hits'), 'utf8')).toBe('0\n');
+      const cmd = await chrootRun(rootfs, ['cat', '/home/app/work/greeting.txt']);
+      expect(cmd.stdout).toBe('hi from /home/app/work\n');
+    });
+  });
+});
+
+/** Lists the entry names of the image's layers after the first `skipLayers`, without leading `./`. */
+async function layerEntries(layoutDir: string, skipLayers: number): Promise<string[]> {
+  const index = JSON.parse(await readFile(path.join(layoutDir, 'index.json'), 'utf8')) as {
+    manifests: Array<{ digest: string }>;
+  };
+  const blob = (digest: string): string => path.join(layoutDir, 'blobs', ...digest.split(':'));
+  const manifest = JSON.parse(await readFile(blob(index.manifests[0]!.digest), 'utf8')) as {
+    layers: Array<{ digest: string }>;
+  };
+  const names: string[] = [];
+  for (const layer of manifest.layers.slice(skipLayers)) {
+    const { stdout } = await run('tar', ['-tzf', blob(layer.digest)], { maxBuffer: 64 << 20 });
+    names.push(
+      ...stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((name) => name.replace(/^\.\//, '').replace(/\/$/, '')),
+    );
+  }
+  return names;
+}
