@@ -7,6 +7,8 @@ import type { CacheKeySource } from '@kiln/cache';
 import type { AddInstruction, CopyInstruction } from '@kiln/dockerfile-parser';
 import { sha256Digest } from '@kiln/oci-spec';
 import { DirectoryContext } from '../context/build-context.js';
+import { isGitLocation } from '../context/git-context.js';
+import { isUrlSource } from '../copy/fetch-url.js';
 import type { BuildServices } from '../stage/stage-run.js';
 
 /**
@@ -35,6 +37,12 @@ export async function copySourcesForKey(
 
   const sources = new Map<string, CacheKeySource>();
   for (const pattern of instruction.sources) {
+    if (instruction.kind === 'add' && (isUrlSource(pattern) || isGitLocation(pattern))) {
+      // NOTE: a remote source is keyed by its text, so a moved branch or a changed download still
+      // hits the cache; BuildKit resolves the ref or fetches the URL for its key.
+      sources.set(pattern, { path: pattern, digest: sha256Digest(pattern) });
+      continue;
+    }
     for (const entry of await context.match(pattern)) {
       await addSource(context, entry.hostPath, entry.stats, keepOwner, sources);
     }

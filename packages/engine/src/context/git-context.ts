@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../errors.js';
 
@@ -47,12 +47,22 @@ export function parseGitLocation(location: string): GitLocation {
   };
 }
 
-/** Fetches only `ref` (or the default branch) at depth 1 into `dir` and checks it out. */
+export interface CloneOptions {
+  /** Keeps the `.git` directories (ADD --keep-git-dir); by default they are removed, as BuildKit does. */
+  keepGitDir?: boolean;
+}
+
+/**
+ * Fetches only `ref` (or the default branch) at depth 1 into `dir`, checks it out and fetches its
+ * submodules recursively. Returns the commit checked out.
+ * NOTE: a commit given as the ref must be a full hash that the server allows fetching by id.
+ */
 export async function cloneGitContext(
   location: GitLocation,
   dir: string,
   signal: AbortSignal,
-): Promise<void> {
+  options: CloneOptions = {},
+): Promise<string> {
   await git(['init', '-q', dir], location, signal);
   await git(['-C', dir, 'remote', 'add', 'origin', location.url], location, signal);
   await git(
@@ -61,19 +71,59 @@ export async function cloneGitContext(
     signal,
   );
   await git(['-C', dir, 'checkout', '-q', 'FETCH_HEAD'], location, signal);
-  // BuildKit leaves .git out of a git context by default, so COPY . does not copy it.
-  await rm(path.join(dir, '.git'), { recursive: true, force: true });
-  // NOTE: submodules are not fetched, although Docker's builder fetches them. A commit given as the
-  // ref must be a full hash that the server allows fetching by id.
+  const commit = (await git(['-C', dir, 'rev-parse', 'HEAD'], location, signal)).trim();
+
+  if (await exists(path.join(dir, '.gitmodules'))) {
+    // As BuildKit's source/git/source.go: file:// submodules are refused, and a failing shallow
+    // update (which finds a commit only at a branch tip) is retried with full history.
+    const update = [
+      '-C',
+      dir,
+      '-c',
+      'protocol.file.allow=user',
+      'submodule',
+      'update',
+      '--init',
+      '--recursive',
+    ];
+    await git([...update, '--depth', '1'], location, signal).catch(() =>
+      git(update, location, signal),
+    );
+  }
+  if (!options.keepGitDir) {
+    // BuildKit leaves .git out by default, so COPY . does not copy it. Submodules have their own.
+    const listed = await git(
+      ['-C', dir, 'submodule', 'foreach', '--quiet', '--recursive', 'echo "$displaypath"'],
+      location,
+      signal,
+    );
+    const submodules = listed.split('\n').filter((line) => line !== '');
+    for (const submodule of submodules)
+      await rm(path.join(dir, submodule, '.git'), { recursive: true, force: true });
+    await rm(path.join(dir, '.git'), { recursive: true, force: true });
+  }
+  return commit;
 }
 
-function git(args: string[], location: GitLocation, signal: AbortSignal): Promise<void> {
+async function exists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Runs git without prompts and returns its standard output. */
+function git(args: string[], location: GitLocation, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       signal,
       // Never prompt for credentials, because a CI build cannot answer a prompt.
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
@@ -92,7 +142,7 @@ function git(args: string[], location: GitLocation, signal: AbortSignal): Promis
       ),
     );
     child.on('close', (code) => {
-      if (code === 0) return resolve();
+      if (code === 0) return resolve(stdout);
       const detail = stderr
         .split('\n')
         .map((line) => line.trim())
@@ -103,7 +153,7 @@ function git(args: string[], location: GitLocation, signal: AbortSignal): Promis
       reject(
         new EngineError(
           'CONTEXT_GIT_FAILED',
-          `git ${args[0] === '-C' ? args[2] : args[0]} failed for ${location.display}: ${detail}`,
+          `git ${subcommand(args)} failed for ${location.display}: ${detail}`,
           {
             hint: location.ref
               ? `Check that the repository is reachable and has the ref ${location.ref}.`
@@ -113,6 +163,14 @@ function git(args: string[], location: GitLocation, signal: AbortSignal): Promis
       );
     });
   });
+}
+
+/** Returns the git subcommand of `args`, skipping the values of -C and -c. */
+function subcommand(args: string[]): string {
+  const index = args.findIndex(
+    (arg, at) => !arg.startsWith('-') && args[at - 1] !== '-C' && args[at - 1] !== '-c',
+  );
+  return args[index] ?? 'command';
 }
 
 /** Hides the user info of a URL, which may contain a password or token. */

@@ -11,6 +11,8 @@ import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { extractArchive, isLocalArchive } from './archive.js';
 import { downloadUrl, isUrlSource } from './fetch-url.js';
+import { fetchGitSource } from './add-git.js';
+import { isGitLocation } from '../context/git-context.js';
 import { DockerIgnore } from '../context/dockerignore.js';
 import { applyModeSpec, parseChmod } from './file-mode.js';
 import { resolveCopyTargets } from './destination.js';
@@ -57,13 +59,13 @@ export async function executeCopy(
       file: instruction.location.file,
       line: instruction.location.startLine,
     });
-  /** Copy options for a walk below the source directory `base`. */
-  const copyOptionsBelow = (base: string): CopyOptions => ({
+  /** Copy options for a walk below the source directory `base`; .dockerignore applies only in the context. */
+  const copyOptionsBelow = (base: string, inContext = true): CopyOptions => ({
     owner,
     mode,
     recorder,
     include: (file: string, stats: Stats) =>
-      source.includes(file, stats) && !excludedBelow(base, file),
+      (!inContext || source.includes(file, stats)) && !excludedBelow(base, file),
     hardlinks,
     onSkip,
   });
@@ -72,7 +74,18 @@ export async function executeCopy(
   const matched: ContextEntry[] = [];
   const pivots = new Map<ContextEntry, string>();
   const downloads = new Set<ContextEntry>();
+  const gitSources = new Set<ContextEntry>();
   for (const pattern of instruction.sources) {
+    if (instruction.kind === 'add' && isGitLocation(pattern)) {
+      const entry = await fetchGitSource(pattern, services.scratchDir, {
+        keepGitDir: instruction.keepGitDir ?? false,
+        checksum: instruction.checksum,
+        signal: services.signal,
+      });
+      gitSources.add(entry);
+      matched.push(entry);
+      continue;
+    }
     if (instruction.kind === 'add' && isUrlSource(pattern)) {
       const entry = await downloadUrl(pattern, services.scratchDir, {
         checksum: instruction.checksum,
@@ -106,7 +119,12 @@ export async function executeCopy(
   if (instruction.kind === 'add') {
     // Downloaded files are never unpacked, as Docker documents for ADD <URL>.
     for (const entry of matched)
-      if (!downloads.has(entry) && entry.stats.isFile() && (await isLocalArchive(entry.hostPath)))
+      if (
+        !downloads.has(entry) &&
+        !gitSources.has(entry) &&
+        entry.stats.isFile() &&
+        (await isLocalArchive(entry.hostPath))
+      )
         archives.add(entry);
   }
 
@@ -137,6 +155,10 @@ export async function executeCopy(
     const target = targets[index];
     if (!target) continue;
     const dir = target.contentsOnly ? target.path : path.posix.dirname(target.path);
+    const existedBefore = await lstat(await resolveInRoot(run.rootfs, dir)).then(
+      () => true,
+      () => false,
+    );
     // BuildKit's fsutil copy (copy/copy.go, `prepareTargetDir`) creates the destination of a
     // directory's contents like any parent: 0755, owned by --chown or root, without --chmod.
     const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder, createdOwner);
@@ -149,6 +171,19 @@ export async function executeCopy(
       } finally {
         await rm(unpacked, { recursive: true, force: true });
       }
+    } else if (gitSources.has(entry)) {
+      // BuildKit copies a git checkout's root without CopyDirContentsOnly, so a destination that
+      // the copy creates gets the root's owner and mode (with --chmod), as any copied directory.
+      await copyDirectoryContents(
+        entry.hostPath,
+        parentHost,
+        copyOptionsBelow(entry.hostPath, false),
+      );
+      if (!existedBefore) {
+        await lchown(parentHost, owner?.uid ?? entry.stats.uid, owner?.gid ?? entry.stats.gid);
+        await chmod(parentHost, applyModeSpec(mode, entry.stats.mode, true));
+      }
+      await lutimes(parentHost, entry.stats.atime, entry.stats.mtime);
     } else if (target.contentsOnly) {
       await copyDirectoryContents(entry.hostPath, parentHost, copyOptionsBelow(entry.hostPath));
       // fsutil's `copier.copy` then gives the destination the source directory's times, whether
@@ -182,17 +217,21 @@ export async function executeCopy(
 
 function rejectUnsupportedFlags(instruction: CopyInstruction | AddInstruction): void {
   const unsupported: string[] = [];
+  const single = instruction.sources.length === 1 ? (instruction.sources[0] as string) : '';
   if (
     instruction.kind === 'add' &&
     instruction.checksum !== undefined &&
-    !(instruction.sources.length === 1 && isUrlSource(instruction.sources[0] as string))
+    !isUrlSource(single) &&
+    !isGitLocation(single)
   )
-    unsupported.push('--checksum without a single http(s) source');
+    unsupported.push('--checksum without a single http(s) or git source');
   if (
     instruction.kind === 'add' &&
-    instruction.sources.some((s) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !isUrlSource(s))
+    instruction.sources.some(
+      (s) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !isUrlSource(s) && !isGitLocation(s),
+    )
   )
-    unsupported.push('sources other than http(s) URLs (git)');
+    unsupported.push('sources other than http(s) and git URLs');
   if (unsupported.length > 0) {
     throw new EngineError(
       'UNSUPPORTED_INSTRUCTION',
