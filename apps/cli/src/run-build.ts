@@ -15,9 +15,9 @@ import { formatSummary } from './progress/summary.js';
 import { TtyProgress } from './progress/tty.js';
 import { verbosityAllows } from './render-events.js';
 import { UsageError } from './usage-error.js';
+import { ExitCode, buildExitCode } from './build-exit-code.js';
 
-/** Exit codes of the kiln command. */
-export const ExitCode = { Success: 0, BuildError: 1, UsageError: 2, Interrupted: 130 } as const;
+export { ExitCode } from './build-exit-code.js';
 
 /**
  * Runs `kiln build`: checks the flags, renders the engine's events, prints the summary, writes
@@ -80,6 +80,6 @@ export async function runBuild(flags: BuildFlags, io: CliIo): Promise<number> {
       );
     }
     io.stderr.write(formatBuildError(error, verbosityAllows(verbosity, 'debug'), snippet));
-    return code === 'BUILD_CANCELLED' ? ExitCode.Interrupted : ExitCode.BuildError;
+    return buildExitCode(error);
   }
 }

@@ -1,0 +1,31 @@
+/** Exit codes of the kiln command. */
+export const ExitCode = { Success: 0, BuildError: 1, UsageError: 2, Interrupted: 130 } as const;
+
+// Engine codes for a command-line value that names nothing: --context or --context-sub-path
+// (CONTEXT_NOT_FOUND) and --dockerfile or the default <context>/Dockerfile (DOCKERFILE_NOT_FOUND).
+const USAGE_CODES = new Set(['CONTEXT_NOT_FOUND', 'DOCKERFILE_NOT_FOUND']);
+
+/**
+ * Returns the exit code of a failed build. A context, Dockerfile or --target that does not exist
+ * is a usage error (2), because the fix is in the command line; docker build and kaniko exit 1
+ * for these. A cancelled build exits 130, and every other failure 1.
+ */
+export function buildExitCode(error: unknown): number {
+  const { code, name, detail } = (error ?? {}) as {
+    code?: unknown;
+    name?: unknown;
+    detail?: unknown;
+  };
+  if (code === 'BUILD_CANCELLED') return ExitCode.Interrupted;
+  if (typeof code === 'string' && USAGE_CODES.has(code)) return ExitCode.UsageError;
+  // NOTE: the parser uses UNKNOWN_STAGE for a bad --target and for a bad COPY --from index, which
+  // is an error in the Dockerfile, so only its description tells them apart.
+  if (
+    name === 'DockerfileParseError' &&
+    code === 'UNKNOWN_STAGE' &&
+    typeof detail === 'string' &&
+    detail.startsWith('target stage ')
+  )
+    return ExitCode.UsageError;
+  return ExitCode.BuildError;
+}
