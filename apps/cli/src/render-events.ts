@@ -73,8 +73,25 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
       return info ? `Wrote ${event.kind} ${event.path}` : undefined;
     case 'build-done':
       return debug ? `Build finished in ${formatDuration(event.durationMs)}` : undefined;
+    case 'plugin-loaded':
+      return info ? `Loaded plugin ${event.plugin} from ${event.source}` : undefined;
+    case 'plugin-log':
+      return verbosityAllows(verbosity, PLUGIN_LOG_LEVELS[event.level])
+        ? `[plugin ${event.plugin}] ${event.level}: ${event.message}`
+        : undefined;
+    case 'plugin-event':
+      // Output lines and warnings of plugins also arrive as step-output and warning events.
+      return debug ? `[plugin ${event.plugin}] event ${event.event.type}` : undefined;
   }
 }
+
+/** The kiln verbosity at which each level of a plugin's log lines shows. */
+const PLUGIN_LOG_LEVELS: Record<'debug' | 'info' | 'warn' | 'error', Verbosity> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+};
 
 /** Formats registry transfers at debug level, and retries and fallbacks (worth a warning) at warn level. */
 function renderRegistryEvent(event: RegistryEvent, verbosity: Verbosity): string | undefined {

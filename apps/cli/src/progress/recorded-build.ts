@@ -118,3 +118,41 @@ export const RECORDED_BUILD: Array<[number, BuildEvent]> = [
   [4600, { type: 'push-done', destination: 'registry.example/app:1', digest: IMAGE }],
   [4600, { type: 'build-done', digest: IMAGE, durationMs: 4600 }],
 ];
+
+/**
+ * Events around a build that are not steps, as the engine reports them: a plugin load, a plugin
+ * log line, a Dockerfile lint warning with its line, and a build warning without one.
+ */
+export const RECORDED_NOTICES: Array<[number, BuildEvent]> = [
+  [0, { type: 'plugin-loaded', plugin: 'kiln-plugin-hello', source: '/plugins/hello.mjs' }],
+  [
+    5,
+    {
+      type: 'plugin-log',
+      plugin: 'kiln-plugin-hello',
+      level: 'warn',
+      message: 'HELLO has no argument',
+      fields: undefined,
+    },
+  ],
+  [
+    10,
+    {
+      type: 'warning',
+      message:
+        'FROM --platform flag should not use a constant value (FromPlatformFlagConstDisallowed)',
+      file: 'Dockerfile',
+      line: 1,
+    },
+  ],
+  [20, { type: 'build-start', stages: 1, target: '0' }],
+  [
+    30,
+    {
+      type: 'warning',
+      message: 'Build args not consumed by any ARG: UNUSED',
+      file: undefined,
+      line: undefined,
+    },
+  ],
+];
