@@ -103,7 +103,7 @@ export interface BuildOptions {
   /** Options for a plugin executor (`--executor-opt key=value`). */
   executorOptions?: Record<string, string>;
   /**
-   * Where stages run: 'chroot' (default: a root filesystem per stage, RUN in a chroot), or
+   * Isolation of the stages: 'chroot' (default: a root filesystem per stage, RUN in a chroot), or
    * `{ mode: 'none' }`, which builds on `/` itself inside a dedicated container, as kaniko does.
    */
   isolation?: 'chroot' | NoneIsolation;

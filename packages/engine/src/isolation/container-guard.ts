@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../errors.js';
 
-/** Where {@link detectContainer} looks; tests point these at fake trees. */
+/** Locations that {@link detectContainer} reads; tests point them at fake trees. */
 export interface ContainerProbePaths {
   /** Root directory to look for `/.dockerenv` and `/run/.containerenv` in; default `/`. */
   root?: string;

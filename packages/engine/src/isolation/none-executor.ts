@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { access, constants, mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import type { RunExecutor, RunRequest, RunResult } from '@kiln/plugin-api';
 import { EngineError, cancelledError } from '../errors.js';
 import { OutputTail } from '../run/output-tail.js';
@@ -89,8 +90,8 @@ function spawnCommand(
       return;
     }
     // A process group of its own, so cancelling kills the command's children too.
-    // NOTE: when kiln dies without cancelling, the command is not killed; in a container
-    // where kiln is PID 1 the kernel ends it with the container.
+    // NOTE: a command outlives a kiln that dies without cancelling. Where kiln is the
+    // container's PID 1, the kernel ends the command with the container.
     const child = spawn(file, args, {
       cwd,
       env,
@@ -153,11 +154,5 @@ function spawnCommand(
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGKILL: 9,
-    SIGTERM: 15,
-  };
-  return numbers[signal] ?? 0;
+  return os.constants.signals[signal] ?? 0;
 }

@@ -57,7 +57,7 @@ export async function prepareNoneBuild(
   return { ...options, workDir, stageConcurrency: 1, isolation: { ...isolation, kilnDir } };
 }
 
-/** What the stages of an `--isolation=none` build share: the kept paths and the RUN executor. */
+/** State that the stages of an `--isolation=none` build share: the kept paths and the RUN executor. */
 export interface RootBuild {
   /** Absolute paths that are never emptied, overwritten or snapshotted. */
   keep: string[];
