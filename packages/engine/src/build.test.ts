@@ -345,7 +345,7 @@ describe('build COPY', () => {
     });
     await expect(buildContext(context)).rejects.toMatchObject({
       code: 'CONTEXT_FILE_NOT_FOUND',
-      hint: expect.stringContaining('.dockerignore'),
+      hint: expect.stringContaining('line 1 of .dockerignore ("*.log")'),
     });
   });
 

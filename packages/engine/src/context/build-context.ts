@@ -47,7 +47,8 @@ export class DirectoryContext {
     ];
     for (const candidate of candidates) {
       const text = await readFile(candidate, 'utf8').catch(() => undefined);
-      if (text !== undefined) return new DirectoryContext(root, DockerIgnore.parse(text));
+      if (text !== undefined)
+        return new DirectoryContext(root, DockerIgnore.parse(text, candidate));
     }
     return new DirectoryContext(root, DockerIgnore.empty());
   }
@@ -78,17 +79,17 @@ export class DirectoryContext {
     }
 
     const entries: ContextEntry[] = [];
-    let ignored = 0;
+    let ignored: { relativePath: string; hostPath: string } | undefined;
     for (const relativePath of candidates) {
       const hostPath = await this.resolve(relativePath);
       const stats = await lstat(hostPath).catch(() => undefined);
-      if (stats && !this.includes(hostPath, stats)) ignored += 1;
+      if (stats && !this.includes(hostPath, stats)) ignored ??= { relativePath, hostPath };
       else if (stats) entries.push({ relativePath, hostPath, stats });
     }
     if (entries.length === 0) {
       const hint =
-        ignored > 0
-          ? 'The path exists but .dockerignore excludes it; add a "!" exception there or remove the pattern.'
+        ignored !== undefined
+          ? this.ignoredHint(ignored.hostPath)
           : 'Check the path: COPY sources are relative to the context directory and cannot leave it.';
       throw new EngineError(
         'CONTEXT_FILE_NOT_FOUND',
@@ -97,6 +98,16 @@ export class DirectoryContext {
       );
     }
     return entries.sort((a, b) => (a.relativePath < b.relativePath ? -1 : 1));
+  }
+
+  /** Builds the hint that names the ignore file, line and pattern excluding `hostPath`, and how to include it again. */
+  private ignoredHint(hostPath: string): string {
+    const relative = path.relative(this.root, hostPath).split(path.sep).join('/');
+    const rule = this.ignore.excludingRule(relative);
+    const file = this.ignore.file === undefined ? '.dockerignore' : path.basename(this.ignore.file);
+    if (rule === undefined)
+      return `The path exists but ${file} excludes it; add a "!" exception there or remove the pattern.`;
+    return `The path exists but line ${rule.line} of ${file} ("${rule.pattern}") excludes it; add "!${relative}" after that line or remove the pattern.`;
   }
 
   private async expandComponent(parents: string[], pattern: string): Promise<string[]> {

@@ -55,3 +55,15 @@ describe('DockerIgnore', () => {
     expect(DockerIgnore.empty().excludes('anything')).toBe(false);
   });
 });
+
+describe('DockerIgnore.excludingRule', () => {
+  it('names the deciding line', () => {
+    const ignore = DockerIgnore.parse('# logs\n*.log\nbuild\n!build/keep.txt\n', '.dockerignore');
+
+    expect(ignore.excludingRule('debug.log')).toEqual({ pattern: '*.log', line: 2 });
+    expect(ignore.excludingRule('build/out.o')).toEqual({ pattern: 'build', line: 3 });
+    expect(ignore.excludingRule('build/keep.txt')).toBeUndefined();
+    expect(ignore.excludingRule('main.c')).toBeUndefined();
+    expect(ignore.file).toBe('.dockerignore');
+  });
+});

@@ -7,6 +7,15 @@ interface IgnorePattern {
   regExp: RegExp;
   /** The cleaned pattern split at `/`. */
   parts: string[];
+  /** The line as written, and its 1-based number in the file. */
+  text: string;
+  line: number;
+}
+
+/** The `.dockerignore` line that excludes a path. */
+export interface IgnoreRule {
+  pattern: string;
+  line: number;
 }
 
 /**
@@ -16,19 +25,32 @@ interface IgnorePattern {
  * matching line decides.
  */
 export class DockerIgnore {
-  private constructor(private readonly patterns: IgnorePattern[]) {}
+  /**
+   * @param file Path of the ignore file the rules came from, for messages; undefined when the rules
+   * did not come from a file (COPY --exclude).
+   */
+  private constructor(
+    private readonly patterns: IgnorePattern[],
+    readonly file?: string,
+  ) {}
 
-  static parse(text: string): DockerIgnore {
+  static parse(text: string, file?: string): DockerIgnore {
     const patterns: IgnorePattern[] = [];
-    for (const rawLine of text.split(/\r?\n/)) {
+    for (const [index, rawLine] of text.split(/\r?\n/).entries()) {
       const line = rawLine.trim();
       if (line === '' || line.startsWith('#')) continue;
       const exception = line.startsWith('!');
       const cleaned = cleanPattern(exception ? line.slice(1).trim() : line);
       if (cleaned === '') continue;
-      patterns.push({ exception, regExp: patternToRegExp(cleaned), parts: cleaned.split('/') });
+      patterns.push({
+        exception,
+        regExp: patternToRegExp(cleaned),
+        parts: cleaned.split('/'),
+        text: line,
+        line: index + 1,
+      });
     }
-    return new DockerIgnore(patterns);
+    return new DockerIgnore(patterns, file);
   }
 
   static empty(): DockerIgnore {
@@ -45,15 +67,20 @@ export class DockerIgnore {
 
   /** Tells whether `relativePath` (POSIX, relative to the context root) is excluded from the context. */
   excludes(relativePath: string): boolean {
+    return this.excludingRule(relativePath) !== undefined;
+  }
+
+  /** Returns the line that excludes `relativePath` (the last matching one decides), or undefined. */
+  excludingRule(relativePath: string): IgnoreRule | undefined {
     const cleaned = path.posix.normalize(relativePath).replace(/^\.\/?/, '');
-    if (cleaned === '' || cleaned === '.') return false;
+    if (cleaned === '' || cleaned === '.') return undefined;
     const candidates = parentsAndSelf(cleaned);
-    let excluded = false;
+    let decided: IgnorePattern | undefined;
     for (const pattern of this.patterns) {
-      if (candidates.some((candidate) => pattern.regExp.test(candidate)))
-        excluded = !pattern.exception;
+      if (candidates.some((candidate) => pattern.regExp.test(candidate))) decided = pattern;
     }
-    return excluded;
+    if (decided === undefined || decided.exception) return undefined;
+    return { pattern: decided.text, line: decided.line };
   }
 }
 

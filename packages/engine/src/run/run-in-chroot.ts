@@ -25,6 +25,8 @@ export interface RunInChrootOptions {
   /** A scratch directory for the per-run copies of resolv.conf and hosts. */
   scratchDir: string;
   onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called when the image's /proc, /dev or /sys is missing or not a directory, saying what RUN does instead. */
+  onWarning?: (message: string) => void;
   /**
    * Called after the sandbox's placeholder files exist and before anything else changes (take a
    * baseline here). `placeholdersCreated` is true when this run created any.
@@ -64,8 +66,15 @@ export async function runInChroot(options: RunInChrootOptions): Promise<RunInChr
     if (stats === undefined) {
       await mkdir(hostPath);
       placeholderDirs.push(hostPath);
+      options.onWarning?.(
+        `The image has no ${target}, so RUN mounts ${kind} on a directory that it removes after the command`,
+      );
     } else if (!stats.isDirectory()) {
-      continue; // A symlink could point the mount at a host path; run without this mount.
+      // A symlink could point the mount at a host path, so the command runs without this mount.
+      options.onWarning?.(
+        `${target} in the image is ${stats.isSymbolicLink() ? 'a symlink' : 'not a directory'}, so RUN runs without ${kind} mounted there`,
+      );
+      continue;
     }
     mounts.push({ kind, target });
   }

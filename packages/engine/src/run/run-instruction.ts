@@ -126,6 +126,13 @@ export async function executeRun(
     scratchDir: path.join(services.scratchDir, 'run'),
     onOutput: (line, stream) =>
       services.emit({ type: 'step-output', stage: run.index, step, line, stream }),
+    onWarning: (message) =>
+      services.emit({
+        type: 'warning',
+        message,
+        file: instruction.location.file,
+        line: instruction.location.startLine,
+      }),
     beforeRun: async (placeholdersCreated) => {
       // The walk snapshotter's baseline lists placeholders as unchanged only if taken after them.
       if (run.baselineCurrent && !placeholdersCreated) return;
