@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { ParsedDockerfile } from '@kiln/dockerfile-parser';
 import { readMountInfo } from '@kiln/fs-snapshot';
@@ -27,13 +27,13 @@ export function noneIsolation(options: BuildOptions): NoneIsolation | undefined 
 /**
  * Checks that an `--isolation=none` build may start and returns its options with the work dir
  * inside kiln's directory, so that emptying `/` never removes the build's own files. Raises
+ * INVALID_OPTION for a work dir outside that directory or a plugin executor, then
  * NOT_IN_CONTAINER outside a container unless `force` is set.
  */
 export async function prepareNoneBuild(
   options: BuildOptions,
   isolation: NoneIsolation,
 ): Promise<BuildOptions> {
-  await assertInContainer(isolation.force ?? false);
   const kilnDir = path.resolve(
     isolation.kilnDir ?? options.workDir ?? process.env.KILN_DIR ?? '/kiln',
   );
@@ -54,6 +54,7 @@ export async function prepareNoneBuild(
       { hint: 'Leave out --executor; with --isolation=none RUN runs its command directly.' },
     );
   }
+  await assertInContainer(isolation.force ?? false);
   return { ...options, workDir, stageConcurrency: 1, isolation: { ...isolation, kilnDir } };
 }
 
@@ -88,12 +89,15 @@ export async function openRootBuild(
     ...(options.cache?.dir === undefined ? [] : [path.resolve(options.cache.dir)]),
     ...(options.ociLayoutPath === undefined ? [] : [path.resolve(options.ociLayoutPath)]),
     ...outputs,
+    // Relative paths resolve against the working directory, so it must outlive the stages.
+    process.cwd(),
+    kilnDir,
   ];
   const keep = rootIgnorePaths({
     kilnDir,
     mounts: await readMountInfo(),
     ignoreVarRun: isolation.ignoreVarRun ?? true,
-    extra,
+    extra: await withRealPaths(extra),
   });
   const setidHelper = isolation.setidHelper ?? path.join(kilnDir, 'bin', 'kiln-setid');
   return {
@@ -108,6 +112,15 @@ export async function openRootBuild(
       run.rootfs = dir;
     },
   };
+}
+
+/**
+ * Returns `paths` with the target of each one that exists, because emptying `/` removes a
+ * symlink such as `/kiln -> /data/kiln` but would also remove the directory it points to.
+ */
+async function withRealPaths(paths: readonly string[]): Promise<string[]> {
+  const targets = await Promise.all(paths.map((p) => realpath(p).catch(() => p)));
+  return [...paths, ...targets];
 }
 
 /** True when a stage other than `index` reads it (`FROM`, `COPY --from`, `RUN --mount from=`). */
