@@ -40,11 +40,15 @@ export function withCredentialHint(
   const mapped = endpoint.isOrigin
     ? ''
     : ` ${host} is a mirror or --registry-map host, so its own credentials are used, not those of the image's registry.`;
-  const action = error.code === 'DENIED' ? endpoint.direction : 'access';
+  const target = `${host}/${endpoint.repository}`;
+  const rejected =
+    error.code === 'DENIED'
+      ? `Credentials found but rejected for ${endpoint.direction} to ${target}`
+      : `Credentials found but rejected by ${target}`;
   const hint =
     source.kind === 'none'
       ? `No credentials found for ${host}: kiln looked in ${where}.${mapped} Log in with "docker login ${host}" or add an auths entry for it to the docker config (DOCKER_CONFIG names its directory).`
-      : `Credentials found but rejected for ${action} on ${host}/${endpoint.repository}: they came from ${where}.${mapped} Check the user name, password or token there and the account's rights on the repository.`;
+      : `${rejected}: they came from ${where}.${mapped} Check the user name, password or token there and the account's rights on the repository.`;
   return new RegistryError(error.code, error.message, {
     hint,
     cause: error.cause,
