@@ -183,12 +183,13 @@ describe('kiln build --isolation=none', () => {
     let image: string;
     let result: RuncResult;
     let pulled: string;
+    let bundle: string;
 
     beforeAll(async () => {
       image = `${registry.host}/test/isolation-none:1`;
-      const args = kilnArgs(['--destination', image, '--insecure', '--insecure-pull']);
+      const args = kilnArgs(['--destination', image, '--insecure', '--insecure-pull', '--cleanup']);
       // runc sets no container sign of its own; container managers such as podman set this one.
-      const bundle = await makeBundle('build', args, ['container=runc']);
+      bundle = await makeBundle('build', args, ['container=runc']);
       result = await runContainer(bundle, `kiln-none-build-${process.pid}`);
       pulled = path.join(dir, 'pulled');
       if (result.code === 0) await skopeoCopy(`docker://${image}`, `oci:${pulled}:latest`);
@@ -197,6 +198,16 @@ describe('kiln build --isolation=none', () => {
     it('succeeds', () => {
       expect(result.output).toContain('Built image');
       expect(result.code, result.output).toBe(0);
+    });
+
+    it('leaves only kept paths with --cleanup', async () => {
+      const rootfs = path.join(bundle, 'rootfs');
+      const left = (await readdir(rootfs)).filter((name) => !RUNC_MOUNT_POINTS.includes(name));
+      // etc and var stay because they contain kept paths (/etc/hosts and /var/run).
+      expect(left.sort()).toEqual(['etc', 'kiln', 'var', 'workspace']);
+      expect(await readdir(path.join(rootfs, 'etc'))).toEqual([]);
+      expect((await readFile(path.join(rootfs, 'kiln', 'kiln.mjs'))).length).toBeGreaterThan(0);
+      expect(await readdir(path.join(rootfs, 'kiln', 'builds'))).toEqual([]);
     });
 
     it('writes the config of the last stage', async () => {
@@ -236,7 +247,10 @@ describe('kiln build --isolation=none', () => {
       expect(await readFile(path.join(rootfs, 'etc/group'), 'utf8')).toContain('extra:x:2000:app');
       // No process's argv, kiln's and the RUN's included, showed an environment value.
       expect(await readFile(path.join(rootfs, 'home/app/work/argv-hits'), 'utf8')).toBe('0\n');
-      const cmd = await chrootRun(rootfs, ['cat', '/home/app/work/greeting.txt']);
+      const config = (await skopeoInspect(`oci:${pulled}:latest`, { config: true })) as {
+        config: { Cmd: string[] };
+      };
+      const cmd = await chrootRun(rootfs, config.config.Cmd);
       expect(cmd.stdout).toBe('hi from /home/app/work\n');
     });
   });
