@@ -58,14 +58,15 @@ async function layerEntries(layout: string, digest: string): Promise<string[]> {
     .map((entry) => entry.replace(/^\.\//, '').replace(/\/$/, ''));
 }
 
-describe('single snapshot', () => {
+describe.each(['auto', 'walk'] as const)('single snapshot with %s snapshots', (snapshotter) => {
   let single: BuildResult;
   let perStep: BuildResult;
   let baseLayers: number;
+  const name = `single-${snapshotter}`;
 
   beforeAll(async () => {
-    single = await buildLayout('single', { singleSnapshot: true });
-    perStep = await buildLayout('per-step', {});
+    single = await buildLayout(name, { singleSnapshot: true, snapshotter });
+    perStep = await buildLayout(`per-step-${snapshotter}`, { snapshotter });
     baseLayers = perStep.manifest.layers.length - 3;
   });
 
@@ -92,9 +93,9 @@ describe('single snapshot', () => {
     expect(stageEntries[3]?.created_by).toContain('rm /a.txt');
   });
 
-  it('stage layer holds the end state only', async () => {
+  it('stage layer contains only the end state', async () => {
     const layer = single.manifest.layers.at(-1);
-    const entries = await layerEntries(path.join(tmp, 'single-layout'), layer?.digest ?? '');
+    const entries = await layerEntries(path.join(tmp, `${name}-layout`), layer?.digest ?? '');
     expect(entries).toContain('b.txt');
     expect(entries).toContain('c.txt');
     expect(entries.some((entry) => entry.endsWith('a.txt'))).toBe(false);
@@ -103,5 +104,34 @@ describe('single snapshot', () => {
   it('config matches the per-step build', () => {
     expect(single.config.config?.Env).toEqual(perStep.config.config?.Env);
     expect(single.config.rootfs.diff_ids.length).toBe(single.manifest.layers.length);
+  });
+});
+
+describe('snapshot mode', () => {
+  // chmod changes the mode and ctime but not the mtime, so only `time` misses it.
+  const chmodOnly = 'FROM busybox\nRUN chmod 600 /etc/group\n';
+
+  it.each([
+    ['full', 1],
+    ['redo', 1],
+    ['time', 0],
+  ] as const)('%s finds %i layer for a chmod', async (snapshotMode, layers) => {
+    const context = path.join(tmp, `mode-${snapshotMode}`);
+    await mkdir(context, { recursive: true });
+    await writeFile(path.join(context, 'Dockerfile'), chmodOnly);
+    const built = await build({
+      context,
+      noPush: true,
+      insecureRegistries: [registry.host],
+      registryMap: { 'docker.io': [registry.host] },
+      workDir: path.join(tmp, 'work'),
+      snapshotter: 'walk',
+      snapshotMode,
+    });
+    const last = built.config.history?.at(-1);
+    expect(last?.created_by).toContain('chmod 600 /etc/group');
+    expect(last?.empty_layer === true).toBe(layers === 0);
+    const withLayers = built.config.history?.filter((entry) => entry.empty_layer !== true);
+    expect(built.manifest.layers.length).toBe(withLayers?.length);
   });
 });
