@@ -7,8 +7,8 @@ const USAGE_CODES = new Set(['CONTEXT_NOT_FOUND', 'DOCKERFILE_NOT_FOUND']);
 
 /**
  * Returns the exit code of a failed build. A context, Dockerfile or --target that does not exist
- * is a usage error (2), because the fix is in the command line; docker build and kaniko exit 1
- * for these. A cancelled build exits 130, and every other failure 1.
+ * is a usage error (2), because the fix is in the command line. kaniko exits 1 for every error.
+ * A cancelled build exits 130, and every other failure 1.
  */
 export function buildExitCode(error: unknown): number {
   const { code, name, detail } = (error ?? {}) as {
@@ -19,7 +19,7 @@ export function buildExitCode(error: unknown): number {
   if (code === 'BUILD_CANCELLED') return ExitCode.Interrupted;
   if (typeof code === 'string' && USAGE_CODES.has(code)) return ExitCode.UsageError;
   // NOTE: the parser uses UNKNOWN_STAGE for a bad --target and for a bad COPY --from index, which
-  // is an error in the Dockerfile, so only its description tells them apart.
+  // is an error in the Dockerfile, so only its description separates them.
   if (
     name === 'DockerfileParseError' &&
     code === 'UNKNOWN_STAGE' &&

@@ -158,7 +158,8 @@ export class RegistryClient {
 
   /**
    * Checks that the client may push to the reference's repository by starting an upload and
-   * cancelling it; raises UNAUTHORIZED or DENIED (with the credentials source in the hint) when not.
+   * cancelling it. Without push rights it raises UNAUTHORIZED or DENIED, with the credentials
+   * source in the hint.
    */
   checkPushPermission(reference: ImageReference | string): Promise<void> {
     return checkPushPermission(this.#core, toReference(reference));

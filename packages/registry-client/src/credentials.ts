@@ -14,7 +14,7 @@ export type ResolvedCredentials =
   | { kind: 'identity-token'; username: string; identityToken: string };
 
 /**
- * Where the credentials for a registry came from, or where kiln looked when it found none.
+ * The origin of the credentials for a registry, or the places looked at when none were found.
  * It names files and helpers, never a secret.
  */
 export type CredentialSource =
@@ -22,7 +22,7 @@ export type CredentialSource =
   | { kind: 'docker-config'; path: string }
   | { kind: 'cred-helper'; helper: string; path: string }
   | { kind: 'creds-store'; helper: string; path: string }
-  /** `path` is the docker config consulted (undefined when it is switched off); `helper` answered "not found". */
+  /** `path` is the docker config consulted (undefined when it is switched off); `helper` returned "not found". */
   | { kind: 'none'; path: string | undefined; helper?: string };
 
 interface CredentialLookup {
