@@ -54,7 +54,15 @@ export async function prepareNoneBuild(
       { hint: 'Leave out --executor; with --isolation=none RUN runs its command directly.' },
     );
   }
-  await assertInContainer(isolation.force ?? false);
+  const signs = await assertInContainer(isolation.force ?? false);
+  if (signs.length === 0) {
+    options.onEvent?.({
+      type: 'warning',
+      message: 'No sign of a container was found; building on / anyway because of --force',
+      file: undefined,
+      line: undefined,
+    });
+  }
   return { ...options, workDir, stageConcurrency: 1, isolation: { ...isolation, kilnDir } };
 }
 
