@@ -173,6 +173,22 @@ describe('COPY parent directories', () => {
     // `*.md` has no `**`, so it matches only at the top of the copied directory.
     expect(layer.has('out/deep/more.md')).toBe(true);
   });
+
+  it('applies --exclude to wildcard matches', async () => {
+    // The Dockerfile reference's example: COPY --exclude=*.txt hom* /mydir/ copies no .txt file.
+    const context = await makeContext({
+      Dockerfile: 'FROM scratch\nCOPY --exclude=*.txt hom* /mydir/\n',
+      'home.txt': 'txt',
+      'homer.md': 'md',
+      'homes/inner.txt': 'inner',
+    });
+    const { layers } = await buildLayers(context);
+    const layer = layers.at(-1) as Map<string, LayerEntry>;
+
+    expect(layer.has('mydir/home.txt')).toBe(false);
+    expect(layer.has('mydir/homer.md')).toBe(true);
+    expect(layer.has('mydir/inner.txt')).toBe(false);
+  });
 });
 
 describe('WORKDIR layers', () => {

@@ -44,8 +44,9 @@ export async function executeCopy(
   const mode = instruction.chmod === undefined ? undefined : parseChmod(instruction.chmod);
   const recorder = new CopyRecorder(run.rootfs);
   // --exclude takes .dockerignore patterns. BuildKit's fsutil copy (copy/copy.go, `copier.copy`)
-  // matches them against paths relative to the directory being copied, while a wildcard match at
-  // the top is checked against its path in the context.
+  // matches them against paths relative to the directory being copied. A wildcard match at the top
+  // is checked against its path in the context, as the Dockerfile reference's example
+  // `COPY --exclude=*.txt hom* /mydir/` leaves out home.txt.
   const exclude =
     instruction.exclude.length > 0 ? DockerIgnore.parse(instruction.exclude.join('\n')) : undefined;
   const excludedBelow = (base: string, hostPath: string): boolean =>
