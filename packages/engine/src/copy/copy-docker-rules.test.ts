@@ -191,6 +191,30 @@ describe('COPY parent directories', () => {
   });
 });
 
+describe('ADD archives', () => {
+  it('ignores --chmod for unpacked members', async () => {
+    // The file op `unpack` (solver/llbsolver/file) untars with the --chown owner and no mode.
+    const context = await makeContext({ Dockerfile: '', 'payload/bin/tool': '#!/bin/sh\n' });
+    await chmod(path.join(context, 'payload/bin/tool'), 0o755);
+    await exec('tar', [
+      '-czf',
+      path.join(context, 'payload.tar.gz'),
+      '-C',
+      path.join(context, 'payload'),
+      '.',
+    ]);
+    await writeFile(
+      path.join(context, 'Dockerfile'),
+      'FROM scratch\nADD --chmod=600 --chown=7:7 payload.tar.gz /opt/\n',
+    );
+    const { layers } = await buildLayers(context);
+    const layer = layers.at(-1) as Map<string, LayerEntry>;
+
+    expect(layer.get('opt/bin/tool')).toMatchObject({ mode: '-rwxr-xr-x', owner: '7/7' });
+    expect(layer.get('opt')).toMatchObject({ mode: 'drwxr-xr-x', owner: '7/7' });
+  });
+});
+
 describe('WORKDIR layers', () => {
   it('adds no layer for an existing directory', async () => {
     // dispatchWorkdir always adds a mkdir file op; on an existing directory it changes nothing, and

@@ -167,8 +167,10 @@ export async function executeCopy(
       const unpacked = await mkdtemp(path.join(services.scratchDir, 'add-'));
       try {
         await extractArchive(entry.hostPath, unpacked);
-        // Archive members keep their own owners unless --chown is given, and .dockerignore does not apply.
-        await copyDirectoryContents(unpacked, parentHost, { owner: chown, mode, recorder, onSkip });
+        // Archive members keep their own owners unless --chown is given, and .dockerignore does not
+        // apply. They keep their modes too: BuildKit's file op `unpack` (solver/llbsolver/file)
+        // untars with the owner only, so --chmod does not reach them.
+        await copyDirectoryContents(unpacked, parentHost, { owner: chown, recorder, onSkip });
       } finally {
         await rm(unpacked, { recursive: true, force: true });
       }
