@@ -1,4 +1,4 @@
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ParsedDockerfile } from '@kiln/dockerfile-parser';
 import { readMountInfo } from '@kiln/fs-snapshot';
@@ -12,7 +12,7 @@ import { assertInContainer } from './container-guard.js';
 import { emptyRoot } from './empty-root.js';
 import { createNoneExecutor } from './none-executor.js';
 import type { NoneIsolation } from './none-options.js';
-import { rootIgnorePaths } from './root-ignores.js';
+import { rootKeepPaths } from './root-keep.js';
 
 /** The root filesystem every stage of an `--isolation=none` build uses. */
 export const NONE_ROOT = '/';
@@ -87,26 +87,7 @@ export async function openRootBuild(
   contextDir: string,
 ): Promise<RootBuild> {
   const kilnDir = isolation.kilnDir ?? '/kiln';
-  const outputs = [options.tarPath, options.digestFile, options.imageNameWithDigestFile]
-    .concat(options.imageNameTagWithDigestFile)
-    .flatMap((file) => (file === undefined ? [] : [path.dirname(path.resolve(file))]));
-  const extra = [
-    ...(options.ignorePaths ?? []),
-    path.resolve(contextDir),
-    ...(options.dockerfile === undefined ? [] : [path.resolve(options.dockerfile)]),
-    ...(options.cache?.dir === undefined ? [] : [path.resolve(options.cache.dir)]),
-    ...(options.ociLayoutPath === undefined ? [] : [path.resolve(options.ociLayoutPath)]),
-    ...outputs,
-    // Relative paths resolve against the working directory, so it must outlive the stages.
-    process.cwd(),
-    kilnDir,
-  ];
-  const keep = rootIgnorePaths({
-    kilnDir,
-    mounts: await readMountInfo(),
-    ignoreVarRun: isolation.ignoreVarRun ?? true,
-    extra: await withRealPaths(extra),
-  });
+  const keep = await rootKeepPaths(options, isolation, contextDir, await readMountInfo());
   const setidHelper = isolation.setidHelper ?? path.join(kilnDir, 'bin', 'kiln-setid');
   return {
     keep,
@@ -120,15 +101,6 @@ export async function openRootBuild(
       run.rootfs = dir;
     },
   };
-}
-
-/**
- * Returns `paths` with the target of each one that exists, because emptying `/` removes a
- * symlink such as `/kiln -> /data/kiln` but would also remove the directory it points to.
- */
-async function withRealPaths(paths: readonly string[]): Promise<string[]> {
-  const targets = await Promise.all(paths.map((p) => realpath(p).catch(() => p)));
-  return [...paths, ...targets];
 }
 
 /** True when a stage other than `index` reads it (`FROM`, `COPY --from`, `RUN --mount from=`). */

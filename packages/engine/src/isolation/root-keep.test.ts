@@ -1,0 +1,71 @@
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rootKeepPaths } from './root-keep.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-root-keep-'));
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('rootKeepPaths', () => {
+  it('keeps what the build reads and writes', async () => {
+    const keep = await rootKeepPaths(
+      {
+        context: '/workspace',
+        dockerfile: '/config/Dockerfile',
+        tarPath: '/out/image.tar',
+        digestFile: '/digest',
+        ociLayoutPath: '/layout',
+        cache: { enabled: false, dir: '/cache' },
+        ignorePaths: ['/var/cache/apt'],
+        secrets: { token: { src: '/secrets/token' }, env: { env: 'TOKEN' } },
+        registry: {
+          registryCertificates: { 'r.example': '/certs/ca.pem' },
+          registryClientCerts: { 'r.example': { cert: '/certs/c.pem', key: '/certs/k.pem' } },
+        },
+      },
+      { mode: 'none', kilnDir: '/kiln' },
+      '/workspace/sub',
+      [],
+    );
+    for (const kept of [
+      '/kiln',
+      '/workspace/sub',
+      '/config/Dockerfile',
+      '/out',
+      '/layout',
+      '/cache',
+      '/var/cache/apt',
+      '/secrets/token',
+      '/certs/ca.pem',
+      '/certs/c.pem',
+      '/certs/k.pem',
+      process.cwd(),
+    ])
+      expect(keep, kept).toContain(kept);
+    // The digest file lies directly in /, which is never kept as a whole.
+    expect(keep).not.toContain('/');
+  });
+
+  it('keeps the target of a symlinked kiln directory', async () => {
+    const target = path.join(dir, 'data', 'kiln');
+    await mkdir(target, { recursive: true });
+    const link = path.join(dir, 'kiln');
+    await symlink(target, link);
+    const keep = await rootKeepPaths(
+      { context: '/workspace' },
+      { mode: 'none', kilnDir: link },
+      '/workspace',
+      [],
+    );
+    expect(keep).toContain(link);
+    expect(keep).toContain(target);
+  });
+});
