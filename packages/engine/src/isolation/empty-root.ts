@@ -5,6 +5,8 @@ import path from 'node:path';
  * Removes everything under `root` except the `keep` paths (absolute paths as seen inside `root`)
  * and the directories that contain them. Symlinks are removed, never followed. An entry on another
  * device than `root` is a mount, so it is left in place even when `keep` misses it.
+ * NOTE: on an overlayfs whose layers lie on different file systems (without xino), files report
+ * the device of their layer, so they are left in place too.
  */
 export async function emptyRoot(root: string, keep: readonly string[]): Promise<void> {
   const rootStats = await lstat(root);
