@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  findFreePort,
   makeTempDir,
   pushBusybox,
   removeTempDir,
@@ -146,5 +147,18 @@ describe('immutable tags', () => {
     });
     proxy.clearRules();
     expect((error as EngineError).code).toBe('PUSH_FAILED');
+  });
+});
+
+describe('push permission check errors', () => {
+  it('names an unreachable destination as such', async () => {
+    // A free port on the loopback interface, so the connection is refused at once.
+    const host = `127.0.0.1:${await findFreePort()}`;
+    const { events, error } = await buildTo(`${host}/team/app:1`, {});
+    expect((error as EngineError).code).toBe('PUSH_FAILED');
+    expect((error as EngineError).message).toContain(
+      `Checking push access to ${host}/team/app failed`,
+    );
+    expect(events.some((event) => event.type === 'step-start')).toBe(false);
   });
 });

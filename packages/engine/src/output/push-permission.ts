@@ -22,10 +22,14 @@ export async function checkPushPermissions(
     try {
       await client.checkPushPermission(reference);
     } catch (error) {
-      const hint = (error as { hint?: unknown }).hint;
+      const { hint, code } = error as { hint?: unknown; code?: unknown };
+      // Only a 401 or 403 proves missing rights; other failures (an unreachable host) say so.
+      const denied = code === 'UNAUTHORIZED' || code === 'DENIED';
+      const what = denied ? 'No permission to push to' : 'Checking push access to';
+      const failed = denied ? '' : ' failed';
       throw new EngineError(
         'PUSH_FAILED',
-        `No permission to push to ${repository}: ${(error as Error).message}`,
+        `${what} ${repository}${failed}: ${(error as Error).message}`,
         {
           hint: `${typeof hint === 'string' ? `${hint} ` : ''}This check runs before the build; --skip-push-permission-check turns it off.`,
           cause: error,
