@@ -23,13 +23,13 @@ export async function checkPushPermissions(
       await client.checkPushPermission(reference);
     } catch (error) {
       const { hint, code } = error as { hint?: unknown; code?: unknown };
-      // Only a 401 or 403 proves missing rights; other failures (an unreachable host) say so.
+      // Only a 401 or 403 proves missing rights; other failures (an unreachable host) are reported as a failed check.
       const denied = code === 'UNAUTHORIZED' || code === 'DENIED';
-      const what = denied ? 'No permission to push to' : 'Checking push access to';
+      const prefix = denied ? 'No permission to push to' : 'Checking push access to';
       const failed = denied ? '' : ' failed';
       throw new EngineError(
         'PUSH_FAILED',
-        `${what} ${repository}${failed}: ${(error as Error).message}`,
+        `${prefix} ${repository}${failed}: ${(error as Error).message}`,
         {
           hint: `${typeof hint === 'string' ? `${hint} ` : ''}This check runs before the build; --skip-push-permission-check turns it off.`,
           cause: error,
