@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(docker-registry skopeo umoci buildah busybox-static jq pigz zstd podman runc
   debootstrap apache2-utils curl git ca-certificates util-linux nginx-light hyperfine time openssl
-  golang-go bzip2 xz-utils iproute2 attr openssh-client)
+  golang-go bzip2 xz-utils iproute2 attr openssh-client
+  gcc libc6-dev)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -171,7 +171,7 @@ describe('kiln build --isolation=none', () => {
     const rootfs = path.join(bundle, 'rootfs');
     const before = (await readdir(rootfs)).sort();
     const result = await runContainer(bundle, `kiln-none-refused-${process.pid}`);
-    expect(result.output).toContain('should only be run inside of a container');
+    expect(result.output).toContain('needs a dedicated container');
     expect(result.code).toBe(1);
     const after = (await readdir(rootfs)).filter((name) => !RUNC_MOUNT_POINTS.includes(name));
     expect(after.sort()).toEqual(before);

@@ -92,7 +92,7 @@ describe('assertInContainer', () => {
     );
     expect(failure).toBeInstanceOf(EngineError);
     expect((failure as EngineError).code).toBe('NOT_IN_CONTAINER');
-    expect((failure as EngineError).message).toContain('should only be run inside of a container');
+    expect((failure as EngineError).message).toContain('needs a dedicated container');
     expect((failure as EngineError).hint).toContain('--force');
   });
 

@@ -58,7 +58,7 @@ export async function assertInContainer(
   if (signs.length > 0 || force) return signs;
   throw new EngineError(
     'NOT_IN_CONTAINER',
-    '--isolation=none should only be run inside of a container: no container sign was found',
+    '--isolation=none empties / and needs a dedicated container, but no container sign was found',
     {
       hint:
         'Run kiln in a dedicated container (it empties / before each stage), or use the default ' +
