@@ -23,7 +23,8 @@ export async function checkPushPermissions(
       await client.checkPushPermission(reference);
     } catch (error) {
       const { hint, code } = error as { hint?: unknown; code?: unknown };
-      // Only a 401 or 403 proves missing rights; other failures (an unreachable host) are reported as a failed check.
+      // Only a 401 or 403 proves missing rights. Other failures, such as an unreachable host,
+      // are reported as a failed check.
       const denied = code === 'UNAUTHORIZED' || code === 'DENIED';
       const prefix = denied ? 'No permission to push to' : 'Checking push access to';
       const failed = denied ? '' : ' failed';
