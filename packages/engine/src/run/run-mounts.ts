@@ -101,13 +101,13 @@ export async function prepareRunMounts(
             },
           );
         }
-        const agent = await openSshAgent(source);
+        const agent = await openSshAgent(source, context.scratchDir);
         releases.push(() => agent.close());
-        const forwarder = await forwardAgent(agent.socket, {
-          uid: spec.uid ?? 0,
-          gid: spec.gid ?? 0,
-          mode: spec.mode ?? 0o600,
-        });
+        const forwarder = await forwardAgent(
+          agent.socket,
+          { uid: spec.uid ?? 0, gid: spec.gid ?? 0, mode: spec.mode ?? 0o600 },
+          context.scratchDir,
+        );
         releases.push(() => forwarder.close());
         const mountTarget = await mountPoint(context, target, false, created);
         mounts.push({ kind: 'bind', source: forwarder.socket, target: mountTarget });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmod, chown, lstat, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,7 +43,10 @@ export interface OpenedSshAgent {
 }
 
 /** Finds or starts the agent that `source` names. */
-export async function openSshAgent(source: SshSource): Promise<OpenedSshAgent> {
+export async function openSshAgent(
+  source: SshSource,
+  scratchDir: string = os.tmpdir(),
+): Promise<OpenedSshAgent> {
   if (source.paths.length === 0) {
     const socket = process.env.SSH_AUTH_SOCK;
     if (!socket) {
@@ -71,7 +74,7 @@ export async function openSshAgent(source: SshSource): Promise<OpenedSshAgent> {
       },
     );
   }
-  return startAgentWithKeys(source);
+  return startAgentWithKeys(source, scratchDir);
 }
 
 async function statOrFail(file: string, id: string) {
@@ -101,9 +104,8 @@ async function checkSocket(socket: string, id: string): Promise<string> {
  * Starts `ssh-agent -D` on a socket in a new temporary directory and adds the keys with
  * `ssh-add`. The keys must not need a passphrase, since a build cannot answer a prompt.
  */
-async function startAgentWithKeys(source: SshSource): Promise<OpenedSshAgent> {
-  // A Unix socket path is limited to 108 bytes, so the socket goes under the system temp directory.
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-ssh-'));
+async function startAgentWithKeys(source: SshSource, scratchDir: string): Promise<OpenedSshAgent> {
+  const dir = await socketDir(scratchDir);
   const socket = path.join(dir, 'agent.sock');
   const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => agent.once('close', () => resolve()));
@@ -191,8 +193,9 @@ export interface AgentForwarder {
 export async function forwardAgent(
   agentSocket: string,
   access: SocketAccess,
+  scratchDir: string = os.tmpdir(),
 ): Promise<AgentForwarder> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-ssh-'));
+  const dir = await socketDir(scratchDir);
   const socket = path.join(dir, 'forward.sock');
   const open = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -222,4 +225,18 @@ export async function forwardAgent(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Creates a directory for a socket under `scratchDir`, where the build's sweep of stale work
+ * directories finds it. A Unix socket path is limited to 108 bytes, so a long `scratchDir` gives
+ * way to the system temp directory.
+ */
+async function socketDir(scratchDir: string): Promise<string> {
+  const base =
+    path.join(scratchDir, 'kiln-ssh-XXXXXX', 'forward.sock').length < 100
+      ? scratchDir
+      : os.tmpdir();
+  await mkdir(base, { recursive: true });
+  return mkdtemp(path.join(base, 'kiln-ssh-'));
 }
