@@ -108,8 +108,10 @@ CMD ["cat /srv/app/sub/greeting.txt"]
 `;
 
 /** A multi-stage file where --target picks a middle stage and the stages it needs. */
-const TARGET_DOCKERFILE = `FROM busybox AS first
-RUN echo first > /first.txt
+const TARGET_DOCKERFILE = `FROM --platform=$BUILDPLATFORM busybox AS first
+ARG TARGETARCH
+RUN echo first > /first.txt && echo "$TARGETARCH" > /arch.txt
+CMD ["inherited"]
 FROM busybox AS unused
 RUN exit 1
 FROM first AS picked
@@ -426,6 +428,20 @@ const CASES: Case[] = [
     async () => {
       // /proc/net/dev has two header lines without a colon, then one line per interface: only lo here.
       expect(await text(main, 'network-none.txt')).toBe('1\n');
+    },
+  ],
+  [
+    'FROM --platform, predefined platform ARG',
+    async () => {
+      const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
+      expect(await text(targeted, 'arch.txt')).toBe(`${arch[process.arch] ?? process.arch}\n`);
+    },
+  ],
+  [
+    'ENTRYPOINT resets an inherited CMD',
+    async () => {
+      expect(targeted.config.config?.Entrypoint).toEqual(['cat']);
+      expect(targeted.config.config?.Cmd).toBeUndefined();
     },
   ],
   [
