@@ -105,3 +105,21 @@ describe('registry credentials in kiln build', () => {
     expect(run.code, run.stderr).toBe(0);
   });
 });
+
+describe('registry credentials for base images', () => {
+  it('pull without credentials names the config', async () => {
+    const reference = await pushBusybox(secured);
+    const privateContext = path.join(tmp, 'private-base');
+    await mkdir(privateContext, { recursive: true });
+    await writeFile(path.join(privateContext, 'Dockerfile'), `FROM ${reference}\n`);
+    const dir = await dockerConfig('pull-none', {});
+    const run = await runKiln(
+      ['build', '-c', privateContext, '--no-push', '--insecure-registry', secured.host],
+      path.join(tmp, 'kiln-dir'),
+      { DOCKER_CONFIG: dir },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`No credentials found for ${secured.host}`);
+    expect(run.stderr).toContain(path.join(dir, 'config.json'));
+  });
+});
