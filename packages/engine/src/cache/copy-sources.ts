@@ -7,7 +7,7 @@ import type { CacheKeySource } from '@kiln/cache';
 import type { AddInstruction, CopyInstruction } from '@kiln/dockerfile-parser';
 import { sha256Digest } from '@kiln/oci-spec';
 import { DirectoryContext } from '../context/build-context.js';
-import { isGitLocation } from '../context/git-context.js';
+import { isGitLocation, parseGitLocation, remoteRefState } from '../context/git-context.js';
 import { isUrlSource } from '../copy/fetch-url.js';
 import type { BuildServices } from '../stage/stage-run.js';
 
@@ -37,9 +37,18 @@ export async function copySourcesForKey(
 
   const sources = new Map<string, CacheKeySource>();
   for (const pattern of instruction.sources) {
-    if (instruction.kind === 'add' && (isUrlSource(pattern) || isGitLocation(pattern))) {
-      // NOTE: a remote source is keyed by its text, so a moved branch or a changed download still
-      // hits the cache; BuildKit resolves the ref or fetches the URL for its key.
+    if (instruction.kind === 'add' && isGitLocation(pattern)) {
+      // A git source is keyed by what its ref points at on the remote, so a moved branch misses.
+      const state = await remoteRefState(
+        parseGitLocation(pattern),
+        services.signal ?? new AbortController().signal,
+      );
+      sources.set(pattern, { path: pattern, digest: sha256Digest(state) });
+      continue;
+    }
+    if (instruction.kind === 'add' && isUrlSource(pattern)) {
+      // NOTE: a URL is keyed by its text, so a changed download still hits the cache, while
+      // BuildKit fetches the URL to key it by content.
       sources.set(pattern, { path: pattern, digest: sha256Digest(pattern) });
       continue;
     }

@@ -105,6 +105,27 @@ export async function cloneGitContext(
   return commit;
 }
 
+/**
+ * Lists what `location`'s ref (or the remote's HEAD) points at on the remote, with `git ls-remote`,
+ * for a cache key that changes when the ref moves. A full commit hash as the ref is returned as is.
+ */
+export async function remoteRefState(location: GitLocation, signal: AbortSignal): Promise<string> {
+  const ref = location.ref ?? 'HEAD';
+  if (/^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(ref)) return ref.toLowerCase();
+  const listed = await git(['ls-remote', '--', location.url, ref], location, signal);
+  if (listed.trim() === '') {
+    throw new EngineError('CONTEXT_GIT_FAILED', `${location.display} has no ref ${ref}`, {
+      hint: 'Name a branch, a tag or a full commit hash that the repository has.',
+    });
+  }
+  return listed
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .sort()
+    .join('\n');
+}
+
 async function exists(file: string): Promise<boolean> {
   return lstat(file).then(
     () => true,

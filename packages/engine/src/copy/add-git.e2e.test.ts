@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 /** Builds a one-ADD Dockerfile and returns the last layer's path list and a reader for its files. */
-async function buildAdd(instruction: string) {
+async function buildAdd(instruction: string, cacheDir?: string) {
   count += 1;
   const context = path.join(tmp, `context-${count}`);
   await mkdir(context, { recursive: true });
@@ -46,6 +46,7 @@ async function buildAdd(instruction: string) {
     noPush: true,
     ociLayoutPath: layout,
     workDir: path.join(tmp, 'work'),
+    ...(cacheDir === undefined ? {} : { cache: { enabled: true, dir: cacheDir } }),
   });
   const blob = path.join(
     layout,
@@ -58,7 +59,7 @@ async function buildAdd(instruction: string) {
     .split('\n')
     .map((line) => line.replace(/\/$/, ''));
   const read = async (file: string) => (await exec('tar', ['-xzOf', blob, file])).stdout;
-  return { paths, read };
+  return { paths, read, cache: result.cache?.steps.map((step) => step.status) ?? [] };
 }
 
 describe('ADD git sources', () => {
@@ -103,5 +104,25 @@ describe('ADD git sources', () => {
       `ADD --checksum=0000000 git://127.0.0.1:${port}/repo.git#main /checked`,
     ).catch((error: unknown) => error);
     expect(failed).toMatchObject({ code: 'ADD_CHECKSUM_MISMATCH' });
+  });
+
+  it('misses the layer cache when the branch moves', async () => {
+    const cacheDir = path.join(tmp, 'layer-cache');
+    const add = `ADD git://127.0.0.1:${port}/repo.git#feature /moving/`;
+    const first = await buildAdd(add, cacheDir);
+    const second = await buildAdd(add, cacheDir);
+    expect(first.cache).toEqual(['miss']);
+    expect(second.cache).toEqual(['hit']);
+
+    const source = path.join(tmp, 'source');
+    git(['checkout', '-q', 'feature'], source);
+    await writeFile(path.join(source, 'app', 'main.txt'), 'moved branch\n');
+    git(['commit', '-q', '-am', 'move'], source);
+    git(['push', '-q', path.join(tmp, 'repo.git'), 'feature'], source);
+    git(['checkout', '-q', 'main'], source);
+
+    const third = await buildAdd(add, cacheDir);
+    expect(third.cache).toEqual(['miss']);
+    expect(await third.read('moving/app/main.txt')).toBe('moved branch\n');
   });
 });
