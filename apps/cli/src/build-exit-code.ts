@@ -11,21 +11,9 @@ const USAGE_CODES = new Set(['CONTEXT_NOT_FOUND', 'DOCKERFILE_NOT_FOUND']);
  * A cancelled build exits 130, and every other failure 1.
  */
 export function buildExitCode(error: unknown): number {
-  const { code, name, detail } = (error ?? {}) as {
-    code?: unknown;
-    name?: unknown;
-    detail?: unknown;
-  };
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
   if (code === 'BUILD_CANCELLED') return ExitCode.Interrupted;
   if (typeof code === 'string' && USAGE_CODES.has(code)) return ExitCode.UsageError;
-  // NOTE: the parser uses UNKNOWN_STAGE for a bad --target and for a bad COPY --from index, which
-  // is an error in the Dockerfile, so only its description separates them.
-  if (
-    name === 'DockerfileParseError' &&
-    code === 'UNKNOWN_STAGE' &&
-    typeof detail === 'string' &&
-    detail.startsWith('target stage ')
-  )
-    return ExitCode.UsageError;
+  if (name === 'DockerfileParseError' && code === 'UNKNOWN_TARGET') return ExitCode.UsageError;
   return ExitCode.BuildError;
 }

@@ -131,9 +131,12 @@ describe('parseDockerfile graph and target', () => {
     expect(parseDockerfile(text, { target: 'DEPS' }).target.name).toBe('deps');
   });
 
-  it('rejects an unknown target', () => {
+  it('rejects an unknown target with its own code', () => {
     expect(() => parseDockerfile(text, { target: 'nope' })).toThrow(
       /target stage "nope" could not be found/,
+    );
+    expect(() => parseDockerfile(text, { target: 'nope' })).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_TARGET' }),
     );
   });
 

@@ -77,7 +77,7 @@ function findTarget(stages: Stage[], target: string | undefined): Stage {
   if (found === undefined) {
     const names = stages.flatMap((stage) => (stage.name === undefined ? [] : [stage.name]));
     throw new DockerfileParseError(`target stage ${JSON.stringify(target)} could not be found`, {
-      code: 'UNKNOWN_STAGE',
+      code: 'UNKNOWN_TARGET',
       hint:
         names.length === 0
           ? 'Name a stage with FROM image AS name.'
