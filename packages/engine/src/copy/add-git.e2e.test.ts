@@ -59,7 +59,13 @@ async function buildAdd(instruction: string, cacheDir?: string) {
     .split('\n')
     .map((line) => line.replace(/\/$/, ''));
   const read = async (file: string) => (await exec('tar', ['-xzOf', blob, file])).stdout;
-  return { paths, read, cache: result.cache?.steps.map((step) => step.status) ?? [] };
+  /** Returns `mode owner` of a path in the layer, as `tar -tv` prints them. */
+  const modeOf = async (file: string) => {
+    const { stdout: listing } = await exec('tar', ['--numeric-owner', '-tvzf', blob, file]);
+    const [mode, owner] = listing.split(/\s+/);
+    return `${mode} ${owner}`;
+  };
+  return { paths, read, modeOf, cache: result.cache?.steps.map((step) => step.status) ?? [] };
 }
 
 describe('ADD git sources', () => {
@@ -81,6 +87,17 @@ describe('ADD git sources', () => {
     expect(paths).toContain('full/.gitmodules');
     expect(paths).not.toContain('full/.git');
     expect(paths).not.toContain('full/lib/.git');
+  });
+
+  it('gives a created destination --chown and --chmod', async () => {
+    // dispatchCopy copies the checkout root without CopyDirContentsOnly, so fsutil's copyDirectory
+    // creates the destination and copyFileInfo applies the owner and mode to it.
+    const { modeOf } = await buildAdd(
+      `ADD --chown=7:8 --chmod=750 git://127.0.0.1:${port}/repo.git /modes`,
+    );
+
+    expect(await modeOf('modes/')).toBe('drwxr-x--- 7/8');
+    expect(await modeOf('modes/Dockerfile')).toBe('-rwxr-x--- 7/8');
   });
 
   it('keeps .git with --keep-git-dir', async () => {

@@ -1,9 +1,12 @@
-import { lstat, mkdtemp } from 'node:fs/promises';
+import { chmod, lchown, lstat, lutimes, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContextEntry } from '../context/build-context.js';
 import { cloneGitContext, parseGitLocation } from '../context/git-context.js';
 import { EngineError } from '../errors.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
+import { copyDirectoryContents } from './copy-into-rootfs.js';
+import type { CopyOptions } from './copy-into-rootfs.js';
+import { applyModeSpec } from './file-mode.js';
 
 export interface GitSourceOptions {
   /** ADD --keep-git-dir: keep `.git` in what is copied. */
@@ -50,4 +53,25 @@ export async function fetchGitSource(
     );
   }
   return { relativePath: location.display, hostPath: root, stats };
+}
+
+/**
+ * Copies a checkout from {@link fetchGitSource} into the directory `target`. BuildKit copies the
+ * checkout's root without CopyDirContentsOnly, so a destination that this copy created gets the
+ * root's owner (or --chown) and mode (with --chmod), as any copied directory, and every
+ * destination gets the root's times.
+ */
+export async function copyGitCheckout(
+  checkout: ContextEntry,
+  target: string,
+  createdByCopy: boolean,
+  options: CopyOptions,
+): Promise<void> {
+  await copyDirectoryContents(checkout.hostPath, target, options);
+  if (createdByCopy) {
+    const { stats } = checkout;
+    await lchown(target, options.owner?.uid ?? stats.uid, options.owner?.gid ?? stats.gid);
+    await chmod(target, applyModeSpec(options.mode, stats.mode, true));
+  }
+  await lutimes(target, checkout.stats.atime, checkout.stats.mtime);
 }

@@ -11,7 +11,7 @@ import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { extractArchive, isLocalArchive } from './archive.js';
 import { downloadUrl, isUrlSource } from './fetch-url.js';
-import { fetchGitSource } from './add-git.js';
+import { copyGitCheckout, fetchGitSource } from './add-git.js';
 import { isGitLocation } from '../context/git-context.js';
 import { DockerIgnore } from '../context/dockerignore.js';
 import { applyModeSpec, parseChmod } from './file-mode.js';
@@ -60,6 +60,7 @@ export async function executeCopy(
       file: instruction.location.file,
       line: instruction.location.startLine,
     });
+  const hardlinks = new Map<string, string>();
   /** Copy options for a walk below the source directory `base`; .dockerignore applies only in the context. */
   const copyOptionsBelow = (base: string, inContext = true): CopyOptions => ({
     owner,
@@ -70,7 +71,6 @@ export async function executeCopy(
     hardlinks,
     onSkip,
   });
-  const hardlinks = new Map<string, string>();
 
   const matched: ContextEntry[] = [];
   const pivots = new Map<ContextEntry, string>();
@@ -156,10 +156,12 @@ export async function executeCopy(
     const target = targets[index];
     if (!target) continue;
     const dir = target.contentsOnly ? target.path : path.posix.dirname(target.path);
-    const existedBefore = await lstat(await resolveInRoot(run.rootfs, dir)).then(
-      () => true,
-      () => false,
-    );
+    const existedBefore =
+      gitSources.has(entry) &&
+      (await lstat(await resolveInRoot(run.rootfs, dir)).then(
+        () => true,
+        () => false,
+      ));
     // BuildKit's fsutil copy (copy/copy.go, `prepareTargetDir`) creates the destination of a
     // directory's contents like any parent: 0755, owned by --chown or root, without --chmod.
     const { hostPath: parentHost } = await ensureDirectory(run.rootfs, dir, recorder, createdOwner);
@@ -175,18 +177,12 @@ export async function executeCopy(
         await rm(unpacked, { recursive: true, force: true });
       }
     } else if (gitSources.has(entry)) {
-      // BuildKit copies a git checkout's root without CopyDirContentsOnly, so a destination that
-      // the copy creates gets the root's owner and mode (with --chmod), as any copied directory.
-      await copyDirectoryContents(
-        entry.hostPath,
+      await copyGitCheckout(
+        entry,
         parentHost,
+        !existedBefore,
         copyOptionsBelow(entry.hostPath, false),
       );
-      if (!existedBefore) {
-        await lchown(parentHost, owner?.uid ?? entry.stats.uid, owner?.gid ?? entry.stats.gid);
-        await chmod(parentHost, applyModeSpec(mode, entry.stats.mode, true));
-      }
-      await lutimes(parentHost, entry.stats.atime, entry.stats.mtime);
     } else if (target.contentsOnly) {
       await copyDirectoryContents(entry.hostPath, parentHost, copyOptionsBelow(entry.hostPath));
       // fsutil's `copier.copy` then gives the destination the source directory's times, whether
