@@ -8,7 +8,7 @@ import type { AddInstruction, CopyInstruction } from '@kiln/dockerfile-parser';
 import { sha256Digest } from '@kiln/oci-spec';
 import { DirectoryContext } from '../context/build-context.js';
 import { isGitLocation, parseGitLocation, remoteRefState } from '../context/git-context.js';
-import { isUrlSource } from '../copy/fetch-url.js';
+import { downloadUrlOnce, isUrlSource } from '../copy/fetch-url.js';
 import type { BuildServices } from '../stage/stage-run.js';
 
 /**
@@ -47,9 +47,13 @@ export async function copySourcesForKey(
       continue;
     }
     if (instruction.kind === 'add' && isUrlSource(pattern)) {
-      // NOTE: a URL is keyed by its text, so a changed download still hits the cache, while
-      // BuildKit fetches the URL to key it by content.
-      sources.set(pattern, { path: pattern, digest: sha256Digest(pattern) });
+      // A URL is keyed by the content it serves now, as BuildKit's http source keys it.
+      const download = await downloadUrlOnce(services, pattern, services.scratchDir, {
+        checksum: instruction.checksum,
+        signal: services.signal,
+      });
+      const digest = await entryDigest(download.hostPath, download.stats);
+      sources.set(pattern, { path: pattern, digest, mode: download.stats.mode });
       continue;
     }
     for (const entry of await context.match(pattern)) {

@@ -17,11 +17,17 @@ let dir: string;
 let server: Server;
 let base: string;
 let count = 0;
+let changing = 'first version\n';
+let changingRequests = 0;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-add-url-test-'));
   server = createServer((request, response) => {
-    if (request.url === '/files/data.txt') {
+    if (request.url === '/files/changing.txt') {
+      changingRequests += 1;
+      response.writeHead(200);
+      response.end(changing);
+    } else if (request.url === '/files/data.txt') {
       response.writeHead(200, { 'last-modified': LAST_MODIFIED });
       response.end(BODY);
     } else {
@@ -37,6 +43,26 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Builds `ADD` with the layer cache in `cacheDir` and returns the step's cache status and the file. */
+async function buildCached(line: string, cacheDir: string) {
+  count += 1;
+  const context = path.join(dir, `context-${count}`);
+  await mkdir(context, { recursive: true });
+  await writeFile(path.join(context, 'Dockerfile'), `FROM scratch\n${line}\n`);
+  const layout = `${context}-layout`;
+  const result = await build({
+    context,
+    noPush: true,
+    ociLayoutPath: layout,
+    workDir: path.join(dir, 'work'),
+    cache: { enabled: true, dir: cacheDir },
+  });
+  const digest = result.manifest.layers.at(-1)?.digest.slice(7) as string;
+  const blob = path.join(layout, 'blobs/sha256', digest);
+  const { stdout } = await exec('tar', ['-xzOf', blob, 'changing.txt']);
+  return { status: result.cache?.steps.map((step) => step.status), content: stdout };
+}
 
 async function buildAdd(line: string): Promise<string[]> {
   count += 1;
@@ -85,6 +111,29 @@ describe('ADD URL', () => {
     await expect(buildAdd(`ADD ${base}/missing /x`)).rejects.toMatchObject({
       code: 'ADD_DOWNLOAD_FAILED',
       message: expect.stringContaining('HTTP 404'),
+    });
+  });
+
+  it('keys the layer cache by the served content', async () => {
+    const cacheDir = path.join(dir, 'layer-cache');
+    const line = `ADD ${base}/files/changing.txt /`;
+    changingRequests = 0;
+
+    expect(await buildCached(line, cacheDir)).toEqual({
+      status: ['miss'],
+      content: 'first version\n',
+    });
+    expect(await buildCached(line, cacheDir)).toEqual({
+      status: ['hit'],
+      content: 'first version\n',
+    });
+    // One download per build serves both the cache key and the copy.
+    expect(changingRequests).toBe(2);
+
+    changing = 'second version\n';
+    expect(await buildCached(line, cacheDir)).toEqual({
+      status: ['miss'],
+      content: 'second version\n',
     });
   });
 });

@@ -10,7 +10,7 @@ import { resolveIdentityInRoot } from '../run/users.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { extractArchive, isLocalArchive } from './archive.js';
-import { downloadUrl, isUrlSource } from './fetch-url.js';
+import { downloadUrlOnce, isUrlSource } from './fetch-url.js';
 import { copyGitCheckout, fetchGitSource } from './add-git.js';
 import { isGitLocation } from '../context/git-context.js';
 import { DockerIgnore } from '../context/dockerignore.js';
@@ -88,7 +88,7 @@ export async function executeCopy(
       continue;
     }
     if (instruction.kind === 'add' && isUrlSource(pattern)) {
-      const entry = await downloadUrl(pattern, services.scratchDir, {
+      const entry = await downloadUrlOnce(services, pattern, services.scratchDir, {
         checksum: instruction.checksum,
         signal: services.signal,
       });

@@ -69,3 +69,33 @@ export async function downloadUrl(
   if (mtime !== undefined && !Number.isNaN(mtime.getTime())) await utimes(file, mtime, mtime);
   return { relativePath: name, hostPath: file, stats: await lstat(file) };
 }
+
+/** Downloads of each build, by the build's services object, so they go once the build is gone. */
+const downloadsByBuild = new WeakMap<object, Map<string, Promise<ContextEntry>>>();
+
+/**
+ * Downloads `url` at most once per build (`build` is any object that lives as long as the build,
+ * such as its services). The layer cache keys an ADD by the downloaded content, and the ADD
+ * itself then copies the same file.
+ */
+export function downloadUrlOnce(
+  build: object,
+  url: string,
+  scratchDir: string,
+  options: { checksum?: string | undefined; signal?: AbortSignal | undefined },
+): Promise<ContextEntry> {
+  let downloads = downloadsByBuild.get(build);
+  if (downloads === undefined) {
+    downloads = new Map();
+    downloadsByBuild.set(build, downloads);
+  }
+  const key = `${url}\n${options.checksum ?? ''}`;
+  let download = downloads.get(key);
+  if (download === undefined) {
+    download = downloadUrl(url, scratchDir, options);
+    downloads.set(key, download);
+    // A failed download is tried again by the next step that needs it.
+    download.catch(() => downloads.delete(key));
+  }
+  return download;
+}
