@@ -108,7 +108,11 @@ async function startAgentWithKeys(source: SshSource, scratchDir: string): Promis
   const dir = await socketDir(scratchDir);
   const socket = path.join(dir, 'agent.sock');
   const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => agent.once('close', () => resolve()));
+  // A failed spawn may report only 'error', so either event ends the wait.
+  const exited = new Promise<void>((resolve) => {
+    agent.once('close', () => resolve());
+    agent.once('error', () => resolve());
+  });
   const close = async (): Promise<void> => {
     if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGTERM');
     await exited;
