@@ -321,7 +321,8 @@ describe('built kiln command', () => {
   it('cancels a running RUN on SIGINT and cleans up', async () => {
     const context = await writeContext(
       'interrupted',
-      'FROM busybox\nRUN echo waiting && sleep 600\n',
+      // An unusual duration, so the process check below finds only this build's command.
+      'FROM busybox\nRUN echo waiting && sleep 7211\n',
     );
     const kilnDir = path.join(tmp, 'interrupted-kiln-dir');
     const child = spawn(
@@ -351,7 +352,7 @@ describe('built kiln command', () => {
     expect(stderr).toContain('cancelled');
     expect(await readdir(path.join(kilnDir, 'builds'))).toEqual([]);
     expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(kilnDir);
-    const sleeping = await runCommand('pgrep', ['-f', 'sleep 600'], { allowFailure: true });
+    const sleeping = await runCommand('pgrep', ['-f', 'sleep 7211'], { allowFailure: true });
     expect(sleeping.stdout.trim()).toBe('');
   });
 });
