@@ -8,6 +8,7 @@ import {
   readFile,
   rm,
   rmdir,
+  stat,
   writeFile,
 } from 'node:fs/promises';
 import path from 'node:path';
@@ -136,7 +137,17 @@ export async function prepareRunMounts(
 
       if (spec.target === undefined)
         throw unsupported(`RUN --mount=type=${spec.type} needs a target`);
-      const target = await mountPoint(context, spec.target, true, created);
+      // A bind of a single file (`source=go.sum,target=go.sum`) needs a file as its mount point.
+      const bindSource =
+        spec.type === 'bind'
+          ? await resolveInRoot(await context.sourceRoot(spec.from), spec.source ?? '/')
+          : undefined;
+      const bindsFile =
+        bindSource !== undefined &&
+        (await stat(bindSource)
+          .then((stats) => !stats.isDirectory())
+          .catch(() => false));
+      const target = await mountPoint(context, spec.target, !bindsFile, created);
       if (spec.type === 'tmpfs') {
         mounts.push({ kind: 'tmpfs', target });
       } else if (spec.type === 'cache') {
@@ -155,17 +166,21 @@ export async function prepareRunMounts(
         const release = useCacheDir(source);
         releases.push(async () => release());
         mounts.push({ kind: 'bind', source, target, readOnly: spec.readonly });
-      } else {
-        const root = await context.sourceRoot(spec.from);
-        const source = await resolveInRoot(root, spec.source ?? '/');
+      } else if (bindSource !== undefined) {
         if (spec.readonly) {
-          mounts.push({ kind: 'bind', source, target, readOnly: true });
+          mounts.push({ kind: 'bind', source: bindSource, target, readOnly: true });
         } else {
           // A writable bind gets a copy, so the command's writes never reach the context or the stage.
           const copy = await mkdtemp(path.join(context.scratchDir, 'bind-'));
           temporary.push(copy);
-          await run('cp', ['-a', `${source}/.`, copy]);
-          mounts.push({ kind: 'bind', source: copy, target });
+          if (bindsFile) {
+            const file = path.join(copy, 'file');
+            await run('cp', ['-a', bindSource, file]);
+            mounts.push({ kind: 'bind', source: file, target });
+          } else {
+            await run('cp', ['-a', `${bindSource}/.`, copy]);
+            mounts.push({ kind: 'bind', source: copy, target });
+          }
         }
       }
     }
