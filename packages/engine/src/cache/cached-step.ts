@@ -43,7 +43,7 @@ export async function runCachedStep(
   if (cache === undefined) return options.execute();
   const base = { stage: run.index, step, instruction: instruction.original };
 
-  if (!cache.covers(instruction.kind) || hasContextBindMount(instruction)) {
+  if (!cache.covers(instruction.kind)) {
     await materializeFor(run, instruction, services);
     const layer = await options.execute();
     cache.advanceUncached(
@@ -116,11 +116,6 @@ async function materializeFor(
     const stage = index === undefined ? undefined : services.stages.get(index);
     if (stage !== undefined) await cache.materialize(stage);
   }
-}
-
-// A bind mount of the context or a stage exposes files the key does not hash, so such a RUN is not cached.
-function hasContextBindMount(instruction: CacheableInstruction): boolean {
-  return instruction.kind === 'run' && instruction.mounts.some((mount) => mount.type === 'bind');
 }
 
 /** Stores the step's layer, or an empty entry when it changed nothing; a failure only warns. */

@@ -35,7 +35,7 @@ export interface StepCacheResult {
   stage: number;
   step: number;
   instruction: string;
-  /** `uncached`: the step's kind is not cached (see `runLayers`, `copyLayers`) or cannot be keyed. */
+  /** `uncached`: the step's kind is not cached (see `runLayers`, `copyLayers`). */
   status: 'hit' | 'miss' | 'uncached';
   key?: string;
   /** For a hit: the store it came from and when the entry was written. */

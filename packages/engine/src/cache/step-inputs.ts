@@ -1,9 +1,10 @@
-import type { CacheKeyInputs } from '@kiln/cache';
+import type { CacheKeyInputs, CacheKeySource } from '@kiln/cache';
 import type { Instruction } from '@kiln/dockerfile-parser';
 import { formatPlatform } from '@kiln/oci-spec';
 import type { Platform } from '@kiln/oci-spec';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { copySourcesForKey } from './copy-sources.js';
+import { bindMountSourcesForKey } from './mount-sources.js';
 
 /** Instructions that write to the file system and so get a cache key. */
 export type CacheableInstruction = Extract<
@@ -23,7 +24,8 @@ export function instructionKeyText(instruction: CacheableInstruction): string {
 /**
  * Collects the inputs of one step's cache key. Besides the build args and Env a RUN gets, the
  * USER, WORKDIR and SHELL go into `extra`, because RUN, COPY --chown and WORKDIR read them, and so
- * do the build options that change the bytes of a layer.
+ * do the build options that change the bytes of a layer. `sources` lists the files a COPY or ADD
+ * reads and the files a RUN's bind mounts expose.
  */
 export async function stepKeyInputs(
   run: StageRun,
@@ -49,10 +51,11 @@ export async function stepKeyInputs(
     extra.executor = 'chroot';
     extra.ignorePaths = JSON.stringify([...services.ignorePaths].sort());
   }
-  const sources =
-    instruction.kind === 'copy' || instruction.kind === 'add'
-      ? await copySourcesForKey(instruction, services)
-      : [];
+  let sources: CacheKeySource[] = [];
+  if (instruction.kind === 'copy' || instruction.kind === 'add')
+    sources = await copySourcesForKey(instruction, services);
+  else if (instruction.kind === 'run')
+    sources = await bindMountSourcesForKey(instruction.mounts, services);
   return {
     parentKey,
     instruction: instructionKeyText(instruction),
