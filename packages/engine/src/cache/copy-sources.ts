@@ -23,6 +23,7 @@ export async function copySourcesForKey(
   const keepOwner = from !== undefined && (instruction.chown ?? '') === '';
 
   const sources = new Map<string, CacheKeySource>();
+  const linkDigests = new Map<string, string>();
   for (const pattern of instruction.sources) {
     if (instruction.kind === 'add' && isGitLocation(pattern)) {
       // A git source is keyed by what its ref points at on the remote, so a moved branch misses.
@@ -44,7 +45,13 @@ export async function copySourcesForKey(
       continue;
     }
     for (const entry of await context.match(pattern)) {
-      await addTreeSources(context, entry.hostPath, entry.stats, { keepOwner }, sources);
+      await addTreeSources(
+        context,
+        entry.hostPath,
+        entry.stats,
+        { keepOwner, linkDigests },
+        sources,
+      );
     }
   }
   return [...sources.values()];

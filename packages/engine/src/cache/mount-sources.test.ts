@@ -1,4 +1,4 @@
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, link, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir, removeTempDir } from '@kiln/testkit';
 import { parseRunMount } from '@kiln/dockerfile-parser';
@@ -142,6 +142,16 @@ describe('bindMountSourcesForKey', () => {
     const file = sources.find((source) => source.path === 'mount:/in/queued.txt');
     expect(file?.digest).toBe(sha256Digest('late\n'));
     expect(services.layerCache?.isDeferred(stage)).toBe(false);
+  });
+
+  it('hard links share one digest', async () => {
+    const context = await contextWith({ 'bin/tool': 'binary\n' });
+    await link(path.join(context, 'bin/tool'), path.join(context, 'bin/alias'));
+    const sources = await keyOf(context, ['type=bind,source=bin,target=/bin']);
+    const alias = sources.find((source) => source.path === 'mount:/bin/alias');
+    const tool = sources.find((source) => source.path === 'mount:/bin/tool');
+    expect(alias?.digest).toBe(sha256Digest('binary\n'));
+    expect(tool?.digest).toBe(sha256Digest('binary\n'));
   });
 
   it('unknown stage index is rejected', async () => {

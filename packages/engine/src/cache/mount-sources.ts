@@ -20,6 +20,7 @@ export async function bindMountSourcesForKey(
   services: BuildServices,
 ): Promise<CacheKeySource[]> {
   const sources = new Map<string, CacheKeySource>();
+  const linkDigests = new Map<string, string>();
   for (const mount of mounts) {
     if (mount.type !== 'bind') continue;
     const root = await openKeySourceRoot(mount.from, services, `RUN --mount from=${mount.from}`);
@@ -38,6 +39,7 @@ export async function bindMountSourcesForKey(
       stats,
       {
         keepOwner: mount.from !== undefined,
+        linkDigests,
         keyPath: (relative) =>
           `mount:${path.posix.join(target, path.posix.relative(sourceRelative, relative === '.' ? '' : relative))}`,
       },

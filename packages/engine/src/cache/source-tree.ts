@@ -13,6 +13,11 @@ export interface TreeKeyOptions {
   keepOwner: boolean;
   /** Maps a path relative to the source root to the path the key lists; default: unchanged. */
   keyPath?: (relative: string) => string;
+  /**
+   * Digests of hard-linked files already read, by device, inode, size and mtime, so that a tree
+   * with many links to one file (busybox's /bin) reads it once.
+   */
+  linkDigests?: Map<string, string>;
 }
 
 /**
@@ -32,7 +37,7 @@ export async function addTreeSources(
   if (!sources.has(keyPath)) {
     sources.set(keyPath, {
       path: keyPath,
-      digest: await entryDigest(hostPath, stats),
+      digest: await linkedEntryDigest(hostPath, stats, options.linkDigests),
       mode: stats.mode,
       ...(options.keepOwner ? { uid: stats.uid, gid: stats.gid } : {}),
     });
@@ -45,6 +50,21 @@ export async function addTreeSources(
     if (source.includes(child, childStats))
       await addTreeSources(source, child, childStats, options, sources);
   }
+}
+
+async function linkedEntryDigest(
+  hostPath: string,
+  stats: Stats,
+  linkDigests: Map<string, string> | undefined,
+): Promise<string> {
+  if (linkDigests === undefined || !stats.isFile() || stats.nlink < 2)
+    return entryDigest(hostPath, stats);
+  const id = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}`;
+  const known = linkDigests.get(id);
+  if (known !== undefined) return known;
+  const digest = await entryDigest(hostPath, stats);
+  linkDigests.set(id, digest);
+  return digest;
 }
 
 /**

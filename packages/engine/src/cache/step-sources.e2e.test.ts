@@ -117,6 +117,23 @@ RUN --mount=type=bind,source=go.sum,target=/tmp/go.sum,rw echo added >> /tmp/go.
   });
 });
 
+describe('RUN with a bind mount from an image', () => {
+  it('second build hits', async () => {
+    const context = await writeContext('bind-image', {
+      Dockerfile: `FROM busybox
+RUN --mount=type=bind,from=busybox,source=/bin,target=/mnt/bin ls /mnt/bin > /listing.txt
+RUN --mount=type=bind,from=busybox,source=/etc/passwd,target=/mnt/passwd cp /mnt/passwd /passwd.txt
+`,
+    });
+    const cacheDir = path.join(tmp, 'cache-image');
+    const first = await kilnBuild(context, cacheDir, { workDir: path.join(tmp, 'work-image-1') });
+    expect(first.statuses).toEqual(['0:1=miss', '0:2=miss']);
+    const second = await kilnBuild(context, cacheDir, { workDir: path.join(tmp, 'work-image-2') });
+    expect(second.statuses).toEqual(['0:1=hit', '0:2=hit']);
+    expect(second.result.digest).toBe(first.result.digest);
+  });
+});
+
 describe('COPY --from and RUN bind from a stage', () => {
   const DOCKERFILE = `FROM busybox AS builder
 ARG NOISE=1
