@@ -191,6 +191,23 @@ describe('COPY parent directories', () => {
   });
 });
 
+describe('COPY --chown owners', () => {
+  it('takes the passwd gid for a user name alone', async () => {
+    // BuildKit's `readUser` (solver/llbsolver/ops/user_linux.go) sets both UID and GID from the
+    // passwd entry of a user given by name; only a numeric user without a group gets gid = uid.
+    const context = await makeContext({
+      Dockerfile:
+        'FROM scratch\nCOPY passwd /etc/passwd\nCOPY --chown=app a.txt /by-name/\nCOPY --chown=1234 a.txt /by-id/\n',
+      passwd: 'root:x:0:0::/root:/bin/sh\napp:x:1234:2345::/home/app:/bin/sh\n',
+      'a.txt': 'a',
+    });
+    const { layers } = await buildLayers(context);
+
+    expect(layers[1]?.get('by-name/a.txt')).toMatchObject({ owner: '1234/2345' });
+    expect(layers[2]?.get('by-id/a.txt')).toMatchObject({ owner: '1234/1234' });
+  });
+});
+
 describe('ADD archives', () => {
   it('ignores --chmod for unpacked members', async () => {
     // The file op `unpack` (solver/llbsolver/file) untars with the --chown owner and no mode.

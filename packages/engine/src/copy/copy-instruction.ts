@@ -274,8 +274,11 @@ const ROOT: Ownership = { uid: 0, gid: 0 };
 async function ownership(run: StageRun, chown: string | undefined): Promise<Ownership | undefined> {
   if (chown === undefined || chown === '') return undefined;
   const identity = await resolveIdentityInRoot(run.rootfs, chown);
-  // Docker documents that a --chown without a group uses the uid as the gid.
-  return { uid: identity.uid, gid: chown.includes(':') ? identity.gid : identity.uid };
+  // BuildKit's `readUser` (solver/llbsolver/ops/user_linux.go) takes a user name's gid from
+  // /etc/passwd and uses the uid as the gid only for a numeric user given without a group.
+  // Docker's Dockerfile reference says gid = uid for both; kiln follows the code that runs.
+  const numericAlone = !chown.includes(':') && /^\d+$/.test(chown);
+  return { uid: identity.uid, gid: numericAlone ? identity.uid : identity.gid };
 }
 
 /** Returns the part of a --parents source before its `/./` pivot (normalised), or '' for none. */
