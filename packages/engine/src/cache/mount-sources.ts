@@ -26,7 +26,7 @@ export async function bindMountSourcesForKey(
     const root = await openKeySourceRoot(mount.from, services, `RUN --mount from=${mount.from}`);
     const sourceHost = await root.resolve(mount.source ?? '/');
     const stats = await lstat(sourceHost).catch(() => undefined);
-    // A missing source adds nothing, and the mount then fails when the step runs.
+    // A missing or ignored source adds nothing. The mount of a missing one fails when the step runs.
     // NOTE: the mount itself still shows files .dockerignore excludes, which this key leaves out.
     if (stats === undefined || !root.includes(sourceHost, stats)) continue;
 
@@ -40,12 +40,17 @@ export async function bindMountSourcesForKey(
       {
         keepOwner: mount.from !== undefined,
         linkDigests,
-        keyPath: (relative) =>
-          `mount:${path.posix.join(target, path.posix.relative(sourceRelative, relative === '.' ? '' : relative))}`,
+        keyPath: (relative) => `mount:${path.posix.join(target, below(sourceRelative, relative))}`,
       },
       mounted,
     );
     for (const [keyPath, entry] of mounted) sources.set(keyPath, entry);
   }
   return [...sources.values()];
+}
+
+/** Returns `relative` (a path below the source root, or `.`) relative to the mount's source. */
+function below(sourceRelative: string, relative: string): string {
+  if (relative === '.' || relative === sourceRelative) return '';
+  return sourceRelative === '' ? relative : relative.slice(sourceRelative.length + 1);
 }
