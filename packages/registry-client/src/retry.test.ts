@@ -55,12 +55,15 @@ describe('retry classification', () => {
     expect(isRetryableStatus(501)).toBe(false);
   });
 
-  it('retries resets, also inside a cause, but not refused connections', () => {
+  it('retries resets and refusals, also inside a cause', () => {
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(isRetryableNetworkError(reset)).toBe(true);
     expect(isRetryableNetworkError(new Error('wrapped', { cause: reset }))).toBe(true);
     expect(
       isRetryableNetworkError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })),
+    ).toBe(true);
+    expect(
+      isRetryableNetworkError(Object.assign(new Error('not found'), { code: 'ENOTFOUND' })),
     ).toBe(false);
   });
 });

@@ -46,8 +46,13 @@ export function isRetryableStatus(status: number): boolean {
   );
 }
 
-// Socket-level failures after a connection was made, and undici's timeout and socket errors.
+// Socket-level failures, and undici's timeout and socket errors. A refused or unreachable
+// connection is retried too, because a registry that is restarting or not up yet refuses
+// connections for a while, and a blob upload restarts on the same errors.
 const RETRYABLE_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
   'ECONNRESET',
   'EPIPE',
   'ETIMEDOUT',
@@ -61,7 +66,7 @@ const RETRYABLE_ERROR_CODES = new Set([
   'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
 ]);
 
-/** Returns true for network errors worth retrying. A refused connection is not retried, because the host is down. */
+/** Returns true for network errors worth retrying, looking through up to five causes. */
 export function isRetryableNetworkError(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
