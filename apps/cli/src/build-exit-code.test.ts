@@ -53,6 +53,24 @@ describe('kiln build exit codes', () => {
     expect(run.stderr).toContain('base, app');
   });
 
+  it('missing --ssh socket exits 2 before any step', async () => {
+    // The RUN would fail at once with exit 1 if the check came only when the RUN is reached.
+    const dir = await context('ssh', 'FROM scratch\nRUN --mount=type=ssh true\n');
+    const socket = path.join(tmp, 'nonexistent', 'agent.sock');
+    const run = await kiln(['-c', dir, '--ssh', `default=${socket}`]);
+    expect(run.code).toBe(ExitCode.UsageError);
+    expect(run.stderr).toContain(`--ssh default: ${socket} does not exist`);
+    expect(run.stderr).not.toContain('RUN');
+  });
+
+  it('missing --ssh key file exits 2', async () => {
+    const dir = await context('ssh-key', 'FROM scratch\n');
+    const key = path.join(tmp, 'missing_ed25519');
+    const run = await kiln(['-c', dir, '--ssh', `deploy=${key}`]);
+    expect(run.code).toBe(ExitCode.UsageError);
+    expect(run.stderr).toContain(`${key} does not exist`);
+  });
+
   it('unknown COPY --from stage exits 1', async () => {
     const dir = await context('bad-from', 'FROM scratch\nCOPY --from=7 /a /a\n');
     const run = await kiln(['-c', dir]);
@@ -66,6 +84,7 @@ describe('buildExitCode', () => {
     [{ code: 'BUILD_CANCELLED' }, ExitCode.Interrupted],
     [{ code: 'CONTEXT_NOT_FOUND' }, ExitCode.UsageError],
     [{ code: 'DOCKERFILE_NOT_FOUND' }, ExitCode.UsageError],
+    [{ code: 'SSH_SOURCE_INVALID' }, ExitCode.UsageError],
     [{ code: 'RUN_FAILED' }, ExitCode.BuildError],
     [{ code: 'PUSH_FAILED' }, ExitCode.BuildError],
     [new Error('plain'), ExitCode.BuildError],

@@ -25,6 +25,7 @@ import {
 import type { RootBuild } from './isolation/root-build.js';
 import type { BuildOptions, BuildResult } from './options.js';
 import { checkOutputPaths } from './output/check-outputs.js';
+import { checkSshSource } from './run/ssh-agent.js';
 import { checkPushPermissions } from './output/push-permission.js';
 import { writeOutputs } from './output/write-outputs.js';
 import { openBuildPlugins, parseBuildDockerfile, pluginRuntime } from './plugins/build-plugins.js';
@@ -54,6 +55,7 @@ export async function build(requested: BuildOptions): Promise<BuildResult> {
   const options = none ? await prepareNoneBuild(requested, none) : requested;
   const emit = (event: BuildEvent): void => options.onEvent?.(event);
   await checkOutputPaths(options);
+  for (const source of options.ssh ?? []) await checkSshSource(source);
   // Plugins load first, because one of them may serve the context's URL scheme.
   const set = await loadPluginSet(
     options.plugins ?? [],

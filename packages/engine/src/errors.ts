@@ -1,6 +1,7 @@
 /** Stable codes of {@link EngineError}; callers branch on these, never on messages. */
 export type EngineErrorCode =
   | 'INVALID_OPTION'
+  | 'SSH_SOURCE_INVALID'
   | 'DOCKERFILE_NOT_FOUND'
   | 'CONTEXT_NOT_FOUND'
   | 'CONTEXT_INVALID'

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSshAgent, parseSshSpec } from './ssh-agent.js';
+import { checkSshSource, openSshAgent, parseSshSpec } from './ssh-agent.js';
 
 let dir: string;
 
@@ -31,7 +31,7 @@ describe('parseSshSpec', () => {
 describe('openSshAgent', () => {
   it('rejects a path that is neither socket nor file', async () => {
     await expect(openSshAgent({ id: 'x', paths: [dir] })).rejects.toMatchObject({
-      code: 'INVALID_OPTION',
+      code: 'SSH_SOURCE_INVALID',
       message: expect.stringContaining('neither a socket nor a key file'),
     });
   });
@@ -39,7 +39,7 @@ describe('openSshAgent', () => {
   it('rejects a missing path', async () => {
     await expect(
       openSshAgent({ id: 'x', paths: [path.join(dir, 'missing')] }),
-    ).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    ).rejects.toMatchObject({ code: 'SSH_SOURCE_INVALID' });
   });
 
   it('rejects a file that is not a key', async () => {
@@ -48,6 +48,49 @@ describe('openSshAgent', () => {
     await expect(openSshAgent({ id: 'x', paths: [file] })).rejects.toMatchObject({
       code: 'INVALID_OPTION',
       message: expect.stringContaining('ssh-add could not load the keys of --ssh x'),
+    });
+  });
+});
+
+describe('checkSshSource', () => {
+  it('rejects a missing agent socket', async () => {
+    const socket = path.join(dir, 'nonexistent', 'agent.sock');
+    await expect(checkSshSource({ id: 'default', paths: [socket] })).rejects.toMatchObject({
+      code: 'SSH_SOURCE_INVALID',
+      message: `--ssh default: ${socket} does not exist`,
+    });
+  });
+
+  it('rejects a missing key file among others', async () => {
+    const key = path.join(dir, 'present-key');
+    await writeFile(key, 'not checked here\n');
+    const missing = path.join(dir, 'missing-key');
+    await expect(checkSshSource({ id: 'deploy', paths: [key, missing] })).rejects.toMatchObject({
+      code: 'SSH_SOURCE_INVALID',
+      message: expect.stringContaining(`${missing} does not exist`),
+    });
+  });
+
+  it('rejects default without SSH_AUTH_SOCK', async () => {
+    await expect(checkSshSource({ id: 'default', paths: [] }, {})).rejects.toMatchObject({
+      code: 'SSH_SOURCE_INVALID',
+      message: expect.stringContaining('SSH_AUTH_SOCK'),
+    });
+  });
+
+  it('rejects SSH_AUTH_SOCK naming a regular file', async () => {
+    const file = path.join(dir, 'plain-file');
+    await writeFile(file, '');
+    await expect(
+      checkSshSource({ id: 'default', paths: [] }, { SSH_AUTH_SOCK: file }),
+    ).rejects.toMatchObject({ message: `--ssh default: ${file} is not a socket` });
+  });
+
+  it('returns key files without loading them', async () => {
+    const key = path.join(dir, 'unchecked-key');
+    await writeFile(key, 'contents are checked by ssh-add later\n');
+    await expect(checkSshSource({ id: 'deploy', paths: [key] })).resolves.toEqual({
+      keyFiles: [key],
     });
   });
 });

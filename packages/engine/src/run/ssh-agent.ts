@@ -42,58 +42,74 @@ export interface OpenedSshAgent {
   close(): Promise<void>;
 }
 
-/** Finds or starts the agent that `source` names. */
-export async function openSshAgent(
+/** Target of a checked `--ssh` source: a running agent's socket, or key files to load. */
+export type CheckedSshSource = { socket: string } | { keyFiles: string[] };
+
+/**
+ * Checks that the agent socket or key files of `source` exist and have the right type, so a bad
+ * `--ssh` fails before the first step. Throws SSH_SOURCE_INVALID. Key contents are checked only
+ * when `ssh-add` loads them at the first RUN that mounts the agent.
+ */
+export async function checkSshSource(
   source: SshSource,
-  scratchDir: string = os.tmpdir(),
-): Promise<OpenedSshAgent> {
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CheckedSshSource> {
   if (source.paths.length === 0) {
-    const socket = process.env.SSH_AUTH_SOCK;
+    const socket = env.SSH_AUTH_SOCK;
     if (!socket) {
       throw new EngineError(
-        'INVALID_OPTION',
+        'SSH_SOURCE_INVALID',
         `--ssh ${source.id} needs SSH_AUTH_SOCK, which is not set`,
         {
           hint: 'Start an ssh-agent and export SSH_AUTH_SOCK, or give a socket or key files: --ssh ID=PATH.',
         },
       );
     }
-    return { socket: await checkSocket(socket, source.id), close: async () => {} };
+    return { socket: await checkSocket(socket, source.id) };
   }
 
   const kinds = await Promise.all(source.paths.map((file) => statOrFail(file, source.id)));
-  if (kinds.length === 1 && kinds[0]?.isSocket())
-    return { socket: source.paths[0] as string, close: async () => {} };
+  if (kinds.length === 1 && kinds[0]?.isSocket()) return { socket: source.paths[0] as string };
   const notFile = source.paths.find((_, index) => !kinds[index]?.isFile());
   if (notFile !== undefined) {
     throw new EngineError(
-      'INVALID_OPTION',
+      'SSH_SOURCE_INVALID',
       `--ssh ${source.id}: ${notFile} is neither a socket nor a key file`,
       {
         hint: 'Give one agent socket, or one or more private key files.',
       },
     );
   }
+  return { keyFiles: source.paths };
+}
+
+/** Finds or starts the agent that `source` names. */
+export async function openSshAgent(
+  source: SshSource,
+  scratchDir: string = os.tmpdir(),
+): Promise<OpenedSshAgent> {
+  const checked = await checkSshSource(source);
+  if ('socket' in checked) return { socket: checked.socket, close: async () => {} };
   return startAgentWithKeys(source, scratchDir);
 }
 
 async function statOrFail(file: string, id: string) {
   return stat(file).catch((error: NodeJS.ErrnoException) => {
-    throw new EngineError(
-      'INVALID_OPTION',
-      `--ssh ${id}: cannot read ${file} (${error.code ?? error.message})`,
-      {
-        hint: 'Give the path of an agent socket or of a private key file.',
-        cause: error,
-      },
-    );
+    const reason =
+      error.code === 'ENOENT'
+        ? 'does not exist'
+        : `cannot be read (${error.code ?? error.message})`;
+    throw new EngineError('SSH_SOURCE_INVALID', `--ssh ${id}: ${file} ${reason}`, {
+      hint: 'Give the path of an agent socket or of a private key file.',
+      cause: error,
+    });
   });
 }
 
 async function checkSocket(socket: string, id: string): Promise<string> {
   const stats = await statOrFail(socket, id);
   if (!stats.isSocket()) {
-    throw new EngineError('INVALID_OPTION', `--ssh ${id}: ${socket} is not a socket`, {
+    throw new EngineError('SSH_SOURCE_INVALID', `--ssh ${id}: ${socket} is not a socket`, {
       hint: 'Point SSH_AUTH_SOCK at a running ssh-agent.',
     });
   }
