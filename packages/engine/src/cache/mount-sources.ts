@@ -27,7 +27,6 @@ export async function bindMountSourcesForKey(
     const sourceHost = await root.resolve(mount.source ?? '/');
     const stats = await lstat(sourceHost).catch(() => undefined);
     // A missing or ignored source adds nothing. The mount of a missing one fails when the step runs.
-    // NOTE: the mount itself still shows files .dockerignore excludes, which this key leaves out.
     if (stats === undefined || !root.includes(sourceHost, stats)) continue;
 
     const sourceRelative = path.relative(root.root, sourceHost).split(path.sep).join('/');

@@ -117,6 +117,51 @@ RUN --mount=type=bind,source=go.sum,target=/tmp/go.sum,rw echo added >> /tmp/go.
   });
 });
 
+describe('RUN with a bind mount of the whole context', () => {
+  // BuildKit mounts the context after .dockerignore, so the command sees what the key lists.
+  const files = {
+    Dockerfile: `FROM busybox
+RUN --mount=type=bind,target=/ctx find /ctx -type f | sort
+`,
+    '.dockerignore': 'secret.env\nlogs\n!logs/keep.log\n',
+    'app.txt': 'app\n',
+    'secret.env': 'TOKEN=one\n',
+    'logs/debug.log': 'debug\n',
+    'logs/keep.log': 'keep\n',
+  };
+
+  async function contextWith(name: string, changes: Record<string, string>): Promise<string> {
+    const context = await writeContext(name, {});
+    await mkdir(path.join(context, 'logs'), { recursive: true });
+    for (const [file, content] of Object.entries({ ...files, ...changes }))
+      await writeFile(path.join(context, file), content);
+    return context;
+  }
+
+  function listing(built: Built): string[] {
+    return built.events.flatMap((event) =>
+      event.type === 'step-output' && event.stream === 'stdout' ? [event.line] : [],
+    );
+  }
+
+  it('shows only kept files, and an ignored file change still hits', async () => {
+    const cacheDir = path.join(tmp, 'cache-whole-context');
+    const first = await kilnBuild(await contextWith('whole-context', {}), cacheDir);
+    expect(first.statuses).toEqual(['0:1=miss']);
+    expect(listing(first)).toEqual([
+      '/ctx/.dockerignore',
+      '/ctx/Dockerfile',
+      '/ctx/app.txt',
+      '/ctx/logs/keep.log',
+    ]);
+
+    const changed = await contextWith('whole-context-changed', { 'secret.env': 'TOKEN=two\n' });
+    const second = await kilnBuild(changed, cacheDir);
+    expect(second.statuses).toEqual(['0:1=hit']);
+    expect(await readFile(path.join(changed, 'secret.env'), 'utf8')).toBe('TOKEN=two\n');
+  });
+});
+
 describe('RUN with a bind mount from an image', () => {
   it('second build hits', async () => {
     const context = await writeContext('bind-image', {

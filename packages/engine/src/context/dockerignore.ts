@@ -57,6 +57,11 @@ export class DockerIgnore {
     return new DockerIgnore([]);
   }
 
+  /** True when no line excludes anything, so every path belongs to the context. */
+  get isEmpty(): boolean {
+    return this.patterns.length === 0;
+  }
+
   /** Tells whether some `!` line could match a path below the directory `relativePath`, so an excluded directory must still be walked. */
   mayIncludeBelow(relativePath: string): boolean {
     const dirParts = relativePath.split('/').filter(Boolean);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { RunInstruction } from '@kiln/dockerfile-parser';
 import type { ChangeSet } from '@kiln/layer-writer';
+import { filteredContextView } from '../context/context-view.js';
 import { EngineError, RunFailedError } from '../errors.js';
 import { runEnvironment, splitEnvEntry } from '../stage/environment.js';
 import { commandArgv } from '../stage/metadata-instructions.js';
@@ -156,8 +157,18 @@ export async function executeRun(
 }
 
 /** Returns the root of a RUN --mount=type=bind source: the context, a built stage, or an image. */
+// One filtered view of the context per build, made when the first RUN binds the context.
+const contextViews = new WeakMap<BuildServices, Promise<string>>();
+
 async function mountSourceRoot(from: string | undefined, services: BuildServices): Promise<string> {
-  if (from === undefined) return services.context.root;
+  if (from === undefined) {
+    let view = contextViews.get(services);
+    if (view === undefined) {
+      view = filteredContextView(services.context, path.join(services.scratchDir, 'context-view'));
+      contextViews.set(services, view);
+    }
+    return view;
+  }
   const index =
     services.stageNames.get(from.toLowerCase()) ?? (/^\d+$/.test(from) ? Number(from) : undefined);
   if (index === undefined) return services.imageRootfs(from);
