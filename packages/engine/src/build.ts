@@ -116,7 +116,7 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
   // Stage runs hold snapshot mounts; they are released before the work dir goes, also on failure.
   const stageRuns: StageRun[] = [];
   try {
-    if (none) rootBuild = await openRootBuild(options, none, options.context);
+    if (none) rootBuild = await openRootBuild(options, none, options.context, parsed);
     const applyOptions: ApplyLayersOptions = {
       retries: options.imageFsExtractRetry ?? 0,
       onRetry: (layer, attempt, error) =>
@@ -425,6 +425,7 @@ async function buildStage(
       }),
   });
   stageRuns.push(run);
+  rootBuild?.trackStage(run);
   services.layerCache?.startStage(run, cacheParent, stagePlatform);
   if (applyBase && services.layerCache) {
     const apply = applyBase;

@@ -13,6 +13,7 @@ import { extractArchive, isLocalArchive } from './archive.js';
 import { downloadUrlOnce, isUrlSource } from './fetch-url.js';
 import { copyGitCheckout, fetchGitSource } from './add-git.js';
 import { isGitLocation } from '../context/git-context.js';
+import { assertCopyOutsideKeptPaths, explainMissingStageSource } from '../isolation/kept-copy.js';
 import { DockerIgnore } from '../context/dockerignore.js';
 import { applyModeSpec, parseChmod } from './file-mode.js';
 import { resolveCopyTargets } from './destination.js';
@@ -96,7 +97,11 @@ export async function executeCopy(
       matched.push(entry);
       continue;
     }
-    for (const entry of await source.match(pattern)) {
+    const found = await source.match(pattern).catch((error: unknown) => {
+      const from = instruction.kind === 'copy' ? instruction.from : undefined;
+      throw from === undefined ? error : explainMissingStageSource(services, from, pattern, error);
+    });
+    for (const entry of found) {
       if (excluded(entry.hostPath)) continue;
       matched.push(entry);
       pivots.set(entry, parentsPivot(pattern));
@@ -150,6 +155,24 @@ export async function executeCopy(
     workingDir,
     sources,
     destinationStats?.isDirectory() ?? false,
+  );
+
+  // --isolation=none: fail before writing anything when a target would land on a kept path of /.
+  await assertCopyOutsideKeptPaths(
+    run,
+    instruction.keyword,
+    targets.flatMap((target, index) => {
+      const entry = matched[index];
+      const plain = entry !== undefined && !archives.has(entry) && !gitSources.has(entry);
+      if (target === undefined) return [];
+      return [
+        {
+          source: plain ? entry.hostPath : undefined,
+          sourceIsDirectory: plain && entry.stats.isDirectory(),
+          target: target.path,
+        },
+      ];
+    }),
   );
 
   for (const [index, entry] of matched.entries()) {

@@ -16,6 +16,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { ChangeSetEntry } from '@kiln/layer-writer';
+import { EngineError } from '../errors.js';
 import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
 import { applyModeSpec } from './file-mode.js';
 import type { ModeSpec } from './file-mode.js';
@@ -111,6 +112,7 @@ export async function copyEntry(
   options: CopyOptions,
 ): Promise<void> {
   if (sourceStats.isDirectory()) {
+    assertNotInside(sourcePath, target);
     const existing = await lstat(target).catch(() => undefined);
     if (existing && !existing.isDirectory()) await rm(target, { force: true });
     if (!existing?.isDirectory()) await mkdir(target);
@@ -120,7 +122,14 @@ export async function copyEntry(
     return;
   }
 
-  await rm(target, { recursive: true, force: true });
+  const existing = await lstat(target).catch(() => undefined);
+  if (existing?.dev === sourceStats.dev && existing.ino === sourceStats.ino) {
+    // The target is the source itself (the same inode); removing it first would lose the data.
+    await applyAttributes(target, sourceStats, options.owner, options.mode);
+    options.recorder.add(target);
+    return;
+  }
+  if (existing) await rm(target, { recursive: true, force: true });
   if (sourceStats.isSymbolicLink()) {
     await symlink(await readlink(sourcePath), target);
   } else if (sourceStats.isFile()) {
@@ -158,6 +167,7 @@ export async function copyDirectoryContents(
   target: string,
   options: CopyOptions,
 ): Promise<void> {
+  assertNotInside(sourcePath, target);
   for (const name of (await readdir(sourcePath)).sort()) {
     const childSource = path.join(sourcePath, name);
     const childStats = await lstat(childSource);
@@ -186,6 +196,22 @@ export async function copyParentDirectory(
     await applyAttributes(target, sourceStats, options.owner, options.mode);
   }
   options.recorder.add(target);
+}
+
+/**
+ * Raises COPY_INVALID_DESTINATION when `target` is the directory `sourcePath` or lies inside it,
+ * because the copy would then read its own output until paths grow too long.
+ */
+function assertNotInside(sourcePath: string, target: string): void {
+  const relative = path.relative(sourcePath, target);
+  // An empty relative path is the directory onto itself, which copies each entry onto itself.
+  if (relative === '' || relative === '..' || relative.startsWith('../')) return;
+  if (path.isAbsolute(relative)) return;
+  throw new EngineError(
+    'COPY_INVALID_DESTINATION',
+    `Copying the directory ${sourcePath} to ${target} would copy it into itself`,
+    { hint: 'Copy to a destination outside the source directory.' },
+  );
 }
 
 async function applyAttributes(

@@ -10,7 +10,9 @@ import type { SelectedExecutor } from '../plugins/run-executor.js';
 import type { StageRun } from '../stage/stage-run.js';
 import { assertInContainer } from './container-guard.js';
 import { emptyRoot } from './empty-root.js';
+import { recordNoneStage } from './kept-copy.js';
 import { createNoneExecutor } from './none-executor.js';
+import { rejectNoneGitSources, rejectNoneInputs } from './none-inputs.js';
 import type { NoneIsolation } from './none-options.js';
 import { rootKeepPaths } from './root-keep.js';
 
@@ -27,8 +29,8 @@ export function noneIsolation(options: BuildOptions): NoneIsolation | undefined 
 /**
  * Checks that an `--isolation=none` build may start and returns its options with the work dir
  * inside kiln's directory, so that emptying `/` never removes the build's own files. Raises
- * INVALID_OPTION for a work dir outside that directory or a plugin executor, then
- * NOT_IN_CONTAINER outside a container unless `force` is set.
+ * INVALID_OPTION for a work dir outside that directory, a plugin executor, `--ssh`, a git context
+ * or a context that is `/`, then NOT_IN_CONTAINER outside a container unless `force` is set.
  */
 export async function prepareNoneBuild(
   options: BuildOptions,
@@ -54,6 +56,7 @@ export async function prepareNoneBuild(
       { hint: 'Leave out --executor; with --isolation=none RUN runs its command directly.' },
     );
   }
+  await rejectNoneInputs(options, kilnDir);
   const signs = await assertInContainer(isolation.force ?? false);
   if (signs.length === 0) {
     options.onEvent?.({
@@ -71,6 +74,8 @@ export interface RootBuild {
   /** Absolute paths that are never emptied, overwritten or snapshotted. */
   keep: string[];
   executor: SelectedExecutor;
+  /** Marks `run` as a stage on `/`, whose COPY and ADD must not write to the kept paths. */
+  trackStage(run: StageRun): void;
   /** Empties `/` except the kept paths, before a stage applies its base. */
   emptyRoot(): Promise<void>;
   /**
@@ -80,18 +85,24 @@ export interface RootBuild {
   preserveStage(run: StageRun, store: BlobStore, scratchDir: string): Promise<void>;
 }
 
-/** Opens the shared state of an `--isolation=none` build; `contextDir` and the cache stay untouched. */
+/**
+ * Opens the shared state of an `--isolation=none` build; `contextDir` and the cache stay untouched.
+ * Raises UNSUPPORTED_INSTRUCTION when `parsed` has an `ADD` of a git repository.
+ */
 export async function openRootBuild(
   options: BuildOptions,
   isolation: NoneIsolation,
   contextDir: string,
+  parsed: ParsedDockerfile,
 ): Promise<RootBuild> {
+  rejectNoneGitSources(parsed);
   const kilnDir = isolation.kilnDir ?? '/kiln';
   const keep = await rootKeepPaths(options, isolation, contextDir, await readMountInfo());
   const setidHelper = isolation.setidHelper ?? path.join(kilnDir, 'bin', 'kiln-setid');
   return {
     keep,
     executor: { plugin: 'kiln', executor: createNoneExecutor(setidHelper) },
+    trackStage: (run) => recordNoneStage(run, keep),
     emptyRoot: () => emptyRoot(NONE_ROOT, keep),
     async preserveStage(run, store, scratchDir) {
       const dir = path.join(scratchDir, 'stages', String(run.index), 'rootfs');

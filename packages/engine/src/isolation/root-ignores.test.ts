@@ -1,6 +1,6 @@
 import { parseMountInfo } from '@kiln/fs-snapshot';
 import { describe, expect, it } from 'vitest';
-import { rootIgnorePaths } from './root-ignores.js';
+import { RUNTIME_PATHS, rootIgnorePaths } from './root-ignores.js';
 
 // A runc container's mount table: the root, kernel file systems, a bind-mounted context
 // with an escaped space, and the runtime's network files.
@@ -21,6 +21,7 @@ describe('rootIgnorePaths', () => {
       kilnDir: '/kiln',
       mounts: parseMountInfo(MOUNTINFO),
       ignoreVarRun: true,
+      runtimePaths: RUNTIME_PATHS,
       extra: ['/var/cache/apt/', 'opt/keep'],
     });
     expect(paths).toEqual([
@@ -45,6 +46,7 @@ describe('rootIgnorePaths', () => {
       kilnDir: '/kiln',
       mounts: parseMountInfo(MOUNTINFO),
       ignoreVarRun: true,
+      runtimePaths: RUNTIME_PATHS,
       extra: ['/'],
     });
     expect(paths).not.toContain('/');
@@ -55,9 +57,24 @@ describe('rootIgnorePaths', () => {
       kilnDir: '/opt/kiln',
       mounts: [],
       ignoreVarRun: false,
+      runtimePaths: RUNTIME_PATHS,
       extra: [],
     });
     expect(paths).not.toContain('/var/run');
     expect(paths).toContain('/opt/kiln');
+  });
+
+  it('keeps only runtime paths that exist', () => {
+    const paths = rootIgnorePaths({
+      kilnDir: '/kiln',
+      mounts: [],
+      ignoreVarRun: true,
+      runtimePaths: ['/etc/resolv.conf'],
+      extra: [],
+    });
+    expect(paths).toContain('/etc/resolv.conf');
+    expect(paths).not.toContain('/etc/hosts');
+    expect(paths).not.toContain('/etc/hostname');
+    expect(paths).not.toContain('/var/run');
   });
 });

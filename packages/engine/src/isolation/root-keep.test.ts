@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -67,5 +67,21 @@ describe('rootKeepPaths', () => {
     );
     expect(keep).toContain(link);
     expect(keep).toContain(target);
+  });
+
+  it('keeps only the runtime paths that exist', async () => {
+    const keep = await rootKeepPaths(
+      { context: '/workspace' },
+      { mode: 'none', kilnDir: '/kiln' },
+      '/workspace',
+      [],
+    );
+    for (const runtimePath of ['/etc/resolv.conf', '/etc/hosts', '/etc/hostname', '/var/run']) {
+      const exists = await lstat(runtimePath).then(
+        () => true,
+        () => false,
+      );
+      expect(keep.includes(runtimePath), runtimePath).toBe(exists);
+    }
   });
 });

@@ -1,9 +1,9 @@
-import { realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { MountInfoEntry } from '@kiln/fs-snapshot';
 import type { BuildOptions } from '../options.js';
 import type { NoneIsolation } from './none-options.js';
-import { rootIgnorePaths } from './root-ignores.js';
+import { RUNTIME_PATHS, rootIgnorePaths } from './root-ignores.js';
 
 /**
  * Returns the absolute paths that an `--isolation=none` build keeps on `/`: the fixed list of
@@ -39,6 +39,7 @@ export async function rootKeepPaths(
     kilnDir,
     mounts,
     ignoreVarRun: isolation.ignoreVarRun ?? true,
+    runtimePaths: await existingPaths(RUNTIME_PATHS),
     extra: await withRealPaths(extra),
   });
 }
@@ -63,4 +64,17 @@ function inputFiles(options: BuildOptions): string[] {
 async function withRealPaths(paths: readonly string[]): Promise<string[]> {
   const targets = await Promise.all(paths.map((p) => realpath(p).catch(() => p)));
   return [...paths, ...targets];
+}
+
+/** Returns the entries of `paths` that exist on `/`; a dangling symlink counts as existing. */
+async function existingPaths(paths: readonly string[]): Promise<string[]> {
+  const found = await Promise.all(
+    paths.map((p) =>
+      lstat(p).then(
+        () => p,
+        () => undefined,
+      ),
+    ),
+  );
+  return found.filter((p) => p !== undefined);
 }
