@@ -41,6 +41,11 @@ export interface RunInChrootResult {
   outputTail: string;
   /** True when placeholder files were created and removed, which changes the root filesystem. */
   placeholdersRemoved?: boolean;
+  /**
+   * Each directory (relative to the root filesystem) that held placeholders, mapped to true when
+   * its status did not change while the command ran, so the placeholders alone touched it.
+   */
+  placeholderParents?: Map<string, boolean>;
 }
 
 /** Host files that are bind-mounted as per-run copies, so the command's writes to them never reach the host. */
@@ -80,6 +85,7 @@ export async function runInChroot(options: RunInChrootOptions): Promise<RunInChr
   }
   const placeholders = await prepareNetworkFiles(rootfs, options.scratchDir, mounts);
 
+  const parentsBefore = await statusTimes(rootfs, [...placeholders, ...placeholderDirs]);
   try {
     await options.beforeRun?.(placeholders.length + placeholderDirs.length > 0);
     await mkdir(await resolveInRoot(rootfs, options.cwd), { recursive: true });
@@ -96,12 +102,33 @@ export async function runInChroot(options: RunInChrootOptions): Promise<RunInChr
     });
     const result = await spawnAndWait(spec, options);
     await options.afterRun?.(result.exitCode);
-    return { ...result, placeholdersRemoved: placeholders.length + placeholderDirs.length > 0 };
+    const parentsAfter = await statusTimes(rootfs, [...placeholders, ...placeholderDirs]);
+    const placeholderParents = new Map(
+      [...parentsBefore].map(([dir, ctimeNs]) => [dir, parentsAfter.get(dir) === ctimeNs]),
+    );
+    return {
+      ...result,
+      placeholdersRemoved: placeholders.length + placeholderDirs.length > 0,
+      placeholderParents,
+    };
   } finally {
     await Promise.all(placeholders.map((p) => rm(p, { force: true })));
     // The mounts lived in the command's namespace, so these directories are empty again.
     await Promise.all(placeholderDirs.map((p) => rmdir(p)));
   }
+}
+
+/**
+ * Maps the parent directory (relative to `rootfs`) of each of `paths` to its ctime in ns. Any
+ * change to a directory's entries or metadata moves its ctime, and nothing can set it back.
+ */
+async function statusTimes(rootfs: string, paths: string[]): Promise<Map<string, bigint>> {
+  const times = new Map<string, bigint>();
+  for (const dir of new Set(paths.map((entry) => path.dirname(entry)))) {
+    const stats = await lstat(dir, { bigint: true }).catch(() => undefined);
+    if (stats !== undefined) times.set(path.relative(rootfs, dir), stats.ctimeNs);
+  }
+  return times;
 }
 
 /** Copies the host's network files into `scratchDir` and adds bind mounts for them; returns placeholders to remove. */

@@ -146,6 +146,7 @@ export async function executeRun(
     },
   }).finally(() => prepared.cleanup());
   if (result.placeholdersRemoved || prepared.changedRootfs) run.baselineCurrent = false;
+  if (run.stageSnapshotter) recordPlaceholderDirs(run, result.placeholderParents);
   if (result.exitCode !== 0 || changes === undefined) {
     throw new RunFailedError(
       runCommandText(instruction, run.meta.shell),
@@ -196,5 +197,13 @@ function rejectUnsupportedFlags(instruction: RunInstruction): void {
         hint: 'Rewrite the RUN without these features.',
       },
     );
+  }
+}
+
+/** Records for `--single-snapshot` the directories that held placeholders, and which a command changed. */
+function recordPlaceholderDirs(run: StageRun, parents: Map<string, boolean> | undefined): void {
+  run.placeholderDirs ??= new Map();
+  for (const [dir, onlyPlaceholders] of parents ?? []) {
+    run.placeholderDirs.set(dir, (run.placeholderDirs.get(dir) ?? true) && onlyPlaceholders);
   }
 }

@@ -17,7 +17,7 @@ import { expansionEnvironment } from './environment.js';
 import { argCreatedBy, copyCreatedBy, runCreatedBy } from './history.js';
 import { DEFAULT_SHELL, applyMetadataInstruction } from './metadata-instructions.js';
 import type { BuildServices, StageRun } from './stage-run.js';
-import { DeferredSnapshotter } from './single-snapshot.js';
+import { DeferredSnapshotter, withoutPlaceholderDirs } from './single-snapshot.js';
 import { executeWorkdir } from './workdir-instruction.js';
 
 /**
@@ -218,7 +218,7 @@ async function commitStageSnapshot(
 ): Promise<{ digest: string; size: number } | undefined> {
   // NOTE: layers that plugin handlers add themselves stay separate layers under --single-snapshot.
   const stageSnapshotter = run.stageSnapshotter as NonNullable<StageRun['stageSnapshotter']>;
-  const changes = await stageSnapshotter.changes();
+  const changes = withoutPlaceholderDirs(await stageSnapshotter.changes(), run.placeholderDirs);
   if (changes.entries.length === 0) return undefined;
   const lastEntry = run.image.history.length > historyBefore ? run.image.history.pop() : undefined;
   return writeChangesLayer(run, changes, lastEntry?.created_by ?? last.original, services);

@@ -101,6 +101,21 @@ describe.each(['auto', 'walk'] as const)('single snapshot with %s snapshots', (s
     expect(entries.some((entry) => entry.endsWith('a.txt'))).toBe(false);
   });
 
+  it('stage layer leaves out RUN mount points', async () => {
+    // Each RUN creates and removes empty /etc/resolv.conf and /etc/hosts mount points, which the
+    // per-step layers do not show, so the stage layer must not show /etc either.
+    const layout = path.join(tmp, `${name}-layout`);
+    const stageEntries = await layerEntries(layout, single.manifest.layers.at(-1)?.digest ?? '');
+    const perStepLayout = path.join(tmp, `per-step-${snapshotter}-layout`);
+    const perStepEntries = await Promise.all(
+      perStep.manifest.layers
+        .slice(baseLayers)
+        .map((layer) => layerEntries(perStepLayout, layer.digest)),
+    );
+    expect(perStepEntries.flat()).not.toContain('etc');
+    expect(stageEntries).not.toContain('etc');
+  });
+
   it('config matches the per-step build', () => {
     expect(single.config.config?.Env).toEqual(perStep.config.config?.Env);
     expect(single.config.rootfs.diff_ids.length).toBe(single.manifest.layers.length);
@@ -135,3 +150,31 @@ describe('snapshot mode', () => {
     expect(built.manifest.layers.length).toBe(withLayers?.length);
   });
 });
+
+describe.each(['auto', 'walk'] as const)(
+  'single snapshot of /etc with %s snapshots',
+  (snapshotter) => {
+    it('keeps /etc when a command changed it', async () => {
+      // The file is gone at the end, but /etc's times changed, as the per-step layer shows too.
+      const context = path.join(tmp, `etc-touched-${snapshotter}`);
+      await mkdir(context, { recursive: true });
+      await writeFile(
+        path.join(context, 'Dockerfile'),
+        'FROM busybox\nRUN touch /etc/x && rm /etc/x\n',
+      );
+      const layout = path.join(tmp, `etc-touched-${snapshotter}-layout`);
+      const built = await build({
+        context,
+        noPush: true,
+        insecureRegistries: [registry.host],
+        registryMap: { 'docker.io': [registry.host] },
+        ociLayoutPath: layout,
+        workDir: path.join(tmp, 'work'),
+        snapshotter,
+        singleSnapshot: true,
+      });
+      const entries = await layerEntries(layout, built.manifest.layers.at(-1)?.digest ?? '');
+      expect(entries).toEqual(['etc']);
+    });
+  },
+);

@@ -1,5 +1,6 @@
 import type { Snapshotter } from '@kiln/fs-snapshot';
 import type { SnapshotChangeSet } from '@kiln/fs-snapshot';
+import type { StageRun } from './stage-run.js';
 
 /**
  * The snapshotter that steps see under `--single-snapshot`: it reports no changes, so each step
@@ -30,4 +31,30 @@ export class DeferredSnapshotter implements Snapshotter {
   release(): Promise<void> {
     return this.#stage.release();
   }
+}
+
+/**
+ * Removes from the stage's change set the directories that only RUN placeholders touched. A
+ * RUN creates empty mount points such as /etc/resolv.conf and removes them afterwards, which
+ * changes /etc's times. Per-step snapshots take their baseline after the placeholders exist, so
+ * they never show this. A directory stays when a command changed it or a path below it changed.
+ */
+export function withoutPlaceholderDirs(
+  changes: SnapshotChangeSet,
+  placeholderDirs: StageRun['placeholderDirs'],
+): SnapshotChangeSet {
+  const untouched = [...(placeholderDirs ?? [])]
+    .filter(([dir, onlyPlaceholders]) => onlyPlaceholders && dir !== '')
+    .map(([dir]) => dir);
+  if (untouched.length === 0) return changes;
+  const drop = new Set(
+    untouched.filter((dir) =>
+      changes.entries.every(
+        (entry) =>
+          entry.path.startsWith(`${dir}/`) === false &&
+          (entry.path !== dir || entry.kind === 'add'),
+      ),
+    ),
+  );
+  return { ...changes, entries: changes.entries.filter((entry) => !drop.has(entry.path)) };
 }

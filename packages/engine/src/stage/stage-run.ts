@@ -28,6 +28,11 @@ export interface StageRun {
    * stage's one layer; `snapshotter` then reports no changes to the steps.
    */
   stageSnapshotter?: Snapshotter;
+  /**
+   * With `--single-snapshot`, directories (relative to `rootfs`) that held RUN placeholders,
+   * mapped to false once a command changed them too. The stage layer leaves out the others.
+   */
+  placeholderDirs?: Map<string, boolean>;
   /** False after an instruction wrote files without the snapshotter; the next RUN takes a new baseline first. */
   baselineCurrent: boolean;
 }
