@@ -299,7 +299,7 @@ async function ownership(run: StageRun, chown: string | undefined): Promise<Owne
   const identity = await resolveIdentityInRoot(run.rootfs, chown);
   // BuildKit's `readUser` (solver/llbsolver/ops/user_linux.go) takes a user name's gid from
   // /etc/passwd and uses the uid as the gid only for a numeric user given without a group.
-  // Docker's Dockerfile reference says gid = uid for both; kiln follows the code that runs.
+  // Docker's Dockerfile reference documents gid = uid for both, but kiln follows the code.
   const numericAlone = !chown.includes(':') && /^\d+$/.test(chown);
   return { uid: identity.uid, gid: numericAlone ? identity.uid : identity.gid };
 }
