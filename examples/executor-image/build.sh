@@ -31,21 +31,42 @@ printf 'root:x:0:\n' > "$root/etc/group"
   --banner:js="import { createRequire as kilnCreateRequire } from 'node:module'; import { fileURLToPath as kilnFileURLToPath } from 'node:url'; const require = kilnCreateRequire(import.meta.url); const __filename = kilnFileURLToPath(import.meta.url); const __dirname = kilnFileURLToPath(new URL('.', import.meta.url));" \
   --outfile="$root/kiln/kiln.mjs"
 
-# Copies a host program and the shared libraries it loads (as ldd lists them) into the image.
-copy_program() {
-  source=$(readlink -f "$(command -v "$1")")
-  cp "$source" "$root$2"
-  ldd "$source" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+# Copies the shared libraries that a host executable loads (as ldd lists them) into the image.
+copy_libraries() {
+  ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
     while read -r library; do
       mkdir -p "$root$(dirname "$library")"
       cp -L "$library" "$root$library"
     done
 }
 
+# Copies a host program and the shared libraries it loads into the image.
+copy_program() {
+  source=$(readlink -f "$(command -v "$1")")
+  cp "$source" "$root$2"
+  copy_libraries "$source"
+}
+
 copy_program node /kiln/bin/node
 # The RUN sandbox (chroot isolation) runs these host tools around the command.
 copy_program sh /usr/bin/sh
 for tool in unshare setpriv env mount mkdir ln perl; do copy_program "$tool" "/usr/bin/$tool"; done
+# git serves git contexts and ADD of git repositories; ssh-agent and ssh-add serve --ssh with key files.
+for tool in git ssh-agent ssh-add; do copy_program "$tool" "/usr/bin/$tool"; done
+# git starts programs from its exec path: git-remote-http(s) for https URLs and the dashed names of
+# builtins (git-upload-pack for local clones). cp -a keeps their links to git; the templates seed .git.
+git_exec_path=$(git --exec-path)
+mkdir -p "$root$(dirname "$git_exec_path")" "$root/usr/share/git-core"
+cp -a "$git_exec_path" "$root$git_exec_path"
+find "$git_exec_path" -type f -perm -u+x | while read -r program; do
+  if head -c 4 "$program" | grep -q ELF; then copy_libraries "$program"; fi
+done
+cp -a /usr/share/git-core/templates "$root/usr/share/git-core/templates"
+# libcurl in git-remote-https verifies servers against the system's CA bundle.
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  mkdir -p "$root/etc/ssl/certs"
+  cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+fi
 # --isolation=none replaces / with each stage's base image, so what RUN needs then lives under
 # /kiln and needs no library from /usr: kiln-setid is linked statically.
 gcc -static -O2 -Wall -Wextra -o "$root/kiln/bin/kiln-setid" "$(dirname "$0")/kiln-setid.c"

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -67,5 +67,70 @@ describe('executor image', () => {
     });
     expect(check.stdout).toContain('/workspace/Dockerfile:2: MaintainerDeprecated:');
     expect(check.code).toBe(1);
+  });
+
+  /** Creates the device nodes that a container runtime provides and git and ssh-agent open. */
+  async function makeDevices(): Promise<void> {
+    await mkdir(path.join(rootfs, 'dev'), { recursive: true });
+    for (const [name, minor] of [
+      ['null', '3'],
+      ['urandom', '9'],
+    ] as const) {
+      const node = path.join(rootfs, 'dev', name);
+      if (
+        await lstat(node).then(
+          () => true,
+          () => false,
+        )
+      )
+        continue;
+      await run('mknod', ['-m', '666', node, 'c', '1', minor]);
+    }
+  }
+
+  it('runs git and clones a local repository', async () => {
+    await makeDevices();
+    const version = await chrootRun(rootfs, ['git', '--version'], { env: IMAGE_ENV });
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout).toMatch(/^git version \d+\./);
+
+    // The repository is made on the host; the clone inside runs git-upload-pack from git's exec path.
+    const source = path.join(rootfs, 'tmp', 'source');
+    await run('git', ['init', '-q', source]);
+    await writeFile(path.join(source, 'file.txt'), 'from git\n');
+    await run('git', ['-C', source, 'add', 'file.txt']);
+    await run('git', [
+      '-C',
+      source,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@t',
+      'commit',
+      '-qm',
+      'init',
+    ]);
+    const clone = await chrootRun(
+      rootfs,
+      ['git', 'clone', '-q', 'file:///tmp/source', '/tmp/clone'],
+      { env: { ...IMAGE_ENV, HOME: '/root' } },
+    );
+    expect(clone.code, clone.stderr).toBe(0);
+    expect(await readFile(path.join(rootfs, 'tmp', 'clone', 'file.txt'), 'utf8')).toBe(
+      'from git\n',
+    );
+  });
+
+  it('runs ssh-agent and ssh-add', async () => {
+    await makeDevices();
+    // ssh-agent runs the command with an agent and exits with it, so no agent is left behind.
+    const result = await chrootRun(
+      rootfs,
+      ['ssh-agent', 'sh', '-c', 'ssh-add -l; echo "ssh-add exit $?"'],
+      { env: IMAGE_ENV },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('The agent has no identities.');
+    expect(result.stdout).toContain('ssh-add exit 1');
   });
 });
