@@ -52,6 +52,15 @@ describe('DirectoryContext.match', () => {
   it('rejects a context that is not a directory', async () => {
     await expect(DirectoryContext.open(path.join(dir, 'a.txt'))).rejects.toMatchObject({
       code: 'CONTEXT_NOT_FOUND',
+      message: expect.stringContaining('is not a directory'),
+    });
+  });
+
+  it('rejects a missing context as missing', async () => {
+    const missing = path.join(dir, 'nonexist');
+    await expect(DirectoryContext.open(missing)).rejects.toMatchObject({
+      code: 'CONTEXT_NOT_FOUND',
+      message: `Build context ${missing} does not exist`,
     });
   });
 });

@@ -35,7 +35,8 @@ export class DirectoryContext {
   ): Promise<DirectoryContext> {
     const stats = await stat(dir).catch(() => undefined);
     if (!stats?.isDirectory()) {
-      throw new EngineError('CONTEXT_NOT_FOUND', `Build context ${dir} is not a directory`, {
+      const problem = stats === undefined ? 'does not exist' : 'is not a directory';
+      throw new EngineError('CONTEXT_NOT_FOUND', `Build context ${dir} ${problem}`, {
         hint: 'Pass an existing directory with --context.',
       });
     }

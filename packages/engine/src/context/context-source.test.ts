@@ -153,6 +153,22 @@ describe('openBuildContext', () => {
     await expectCode(openBuildContext(source, { subPath: 'nope' }), 'CONTEXT_NOT_FOUND');
   });
 
+  it.each([
+    ['nonexist', 'does not exist'],
+    ['missing.tar.gz', 'does not exist'],
+  ])('names missing context %s as such', async (name, problem) => {
+    const location = path.join(tmp, name);
+    const error = await expectCode(openBuildContext(location), 'CONTEXT_NOT_FOUND');
+    expect(error.message).toBe(`Build context ${location} ${problem}`);
+  });
+
+  it('names a plain file context as no archive', async () => {
+    const location = path.join(tmp, 'notes.txt');
+    await writeFile(location, 'not a context\n');
+    const error = await expectCode(openBuildContext(location), 'CONTEXT_NOT_FOUND');
+    expect(error.message).toContain('is a file but not a .tar, .tar.gz or .tgz archive');
+  });
+
   it('rejects unknown schemes without credentials', async () => {
     const error = await expectCode(
       openBuildContext('s3://user:secret@bucket/key'),

@@ -179,11 +179,13 @@ async function requireFile(file: string, origin: string): Promise<void> {
 
 async function requireDirectory(dir: string, origin: string): Promise<void> {
   const stats = await stat(dir).catch(() => undefined);
-  if (!stats?.isDirectory()) {
-    throw new EngineError('CONTEXT_NOT_FOUND', `Build context ${origin} is not a directory`, {
-      hint: 'Pass an existing directory, a .tar/.tar.gz file, tar://stdin or a git URL with --context.',
-    });
-  }
+  if (stats?.isDirectory()) return;
+  let problem = 'is not a directory';
+  if (stats === undefined) problem = 'does not exist';
+  else if (stats.isFile()) problem = 'is a file but not a .tar, .tar.gz or .tgz archive';
+  throw new EngineError('CONTEXT_NOT_FOUND', `Build context ${origin} ${problem}`, {
+    hint: 'Pass an existing directory, a .tar/.tar.gz file, tar://stdin or a git URL with --context.',
+  });
 }
 
 async function makeTempDir(parent = os.tmpdir()): Promise<string> {
