@@ -98,7 +98,7 @@ export function parseCount(value: string | undefined, flag: string): number | un
  * Rewrites kaniko-style `--flag=true` and `--flag=false` for the boolean flags in `options`,
  * which commander does not accept. `=true` becomes `--flag`. `=false` becomes the opposite
  * flag (`--no-flag`, or `--flag` for `--no-flag`) when it exists and is dropped otherwise,
- * which leaves the flag at its default.
+ * which leaves the flag at its default. Any other value raises a {@link UsageError}.
  */
 export function normalizeBooleanFlags(
   argv: string[],
@@ -110,13 +110,20 @@ export function normalizeBooleanFlags(
   const out: string[] = [];
   for (const [index, arg] of argv.entries()) {
     if (arg === '--') return [...out, ...argv.slice(index)];
-    const match = /^(--[a-z0-9-]+)=(true|false)$/i.exec(arg);
+    const match = /^(--[a-z0-9-]+)=(.*)$/i.exec(arg);
     const name = match?.[1];
     if (!match || name === undefined || !booleans.has(name)) {
       out.push(arg);
       continue;
     }
-    if ((match[2] as string).toLowerCase() === 'true') {
+    const value = (match[2] as string).toLowerCase();
+    if (value !== 'true' && value !== 'false') {
+      throw new UsageError(
+        `invalid ${name} value "${match[2] as string}"`,
+        `give ${name}=true or ${name}=false, or ${name} alone for true`,
+      );
+    }
+    if (value === 'true') {
       out.push(name);
       continue;
     }

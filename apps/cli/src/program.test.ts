@@ -42,6 +42,23 @@ describe('kiln build flag errors', () => {
     expect(run.options).toBeUndefined();
   });
 
+  it('rejects a bad boolean flag value', async () => {
+    const run = await cli(['build', '--no-push', '--single-snapshot=maybe']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      'kiln: invalid --single-snapshot value "maybe"; give --single-snapshot=true or --single-snapshot=false, or --single-snapshot alone for true\n',
+    );
+    expect(run.options).toBeUndefined();
+  });
+
+  it('names the choices of a bad value', async () => {
+    const run = await cli(['build', '--no-push', '--snapshot-mode=fast']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      'kiln: invalid --snapshot-mode value "fast"; give one of full, redo, time\n',
+    );
+  });
+
   it('rejects a flag without its value', async () => {
     const run = await cli(['build', '--no-push', '--target']);
     expect(run.code).toBe(2);

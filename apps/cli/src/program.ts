@@ -5,6 +5,7 @@ import { defineCacheCommands } from './cache-commands.js';
 import { defineCheckCommand, defineParseCommand } from './dockerfile-commands.js';
 import { normalizeBooleanFlags } from './flag-values.js';
 import { ExitCode, runBuild } from './run-build.js';
+import { UsageError } from './usage-error.js';
 
 export { ExitCode } from './run-build.js';
 export { formatBuildError } from './failure-report.js';
@@ -62,9 +63,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return reportCommanderError(error, argv, io);
+    if (error instanceof UsageError) {
+      io.stderr.write(`kiln: ${error.message}; ${error.hint}\n`);
+      return ExitCode.UsageError;
+    }
     throw error;
   }
 }
+
+// Commander's message for a value outside `.choices()`, which kiln rewords like its own errors.
+const INVALID_CHOICE =
+  /^option '(--[a-z0-9-]+)[^']*' argument '(.*)' is invalid\. Allowed choices are (.*)\.$/;
 
 function reportCommanderError(error: CommanderError, argv: string[], io: CliIo): number {
   if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version')
@@ -77,9 +86,15 @@ function reportCommanderError(error: CommanderError, argv: string[], io: CliIo):
     .filter(Boolean)
     .join(' ')
     .replace('(Did you mean', '(did you mean');
+  const choice = INVALID_CHOICE.exec(message);
+  if (choice) {
+    const [, flag, value, choices] = choice;
+    io.stderr.write(`kiln: invalid ${flag} value "${value}"; give one of ${choices}\n`);
+    return ExitCode.UsageError;
+  }
   const subcommand = ['build', 'parse', 'check'].includes(argv[0] ?? '') ? `${argv[0]} ` : '';
   const helpCommand = `kiln ${subcommand}--help`;
-  io.stderr.write(`kiln: ${message}; run '${helpCommand}' for the flags\n`);
+  io.stderr.write(`kiln: ${message.replace(/\.$/, '')}; run '${helpCommand}' for the flags\n`);
   return ExitCode.UsageError;
 }
 
