@@ -140,6 +140,26 @@ describe('parseDockerfile graph and target', () => {
     );
   });
 
+  it('names no line for an unknown target', () => {
+    let error: DockerfileParseError | undefined;
+    try {
+      parseDockerfile('FROM scratch AS a\nFROM busybox\n', { target: 'zzz' });
+    } catch (caught) {
+      error = caught as DockerfileParseError;
+    }
+    expect(error?.location).toBeUndefined();
+    expect(error?.snippet).toBeUndefined();
+    expect(error?.message).toBe('target stage "zzz" could not be found');
+  });
+
+  it('lists unnamed stages for an unknown target', () => {
+    expect(() => parseDockerfile('FROM scratch AS a\nFROM busybox\n', { target: 'zzz' })).toThrow(
+      expect.objectContaining({
+        hint: 'Stages are: a, stage 1 (unnamed, FROM busybox). --target takes a stage name, so name an unnamed stage with FROM image AS name to build it.',
+      }),
+    );
+  });
+
   it('rejects a dependency cycle and a bad index', () => {
     expect(() =>
       parseDockerfile('FROM a AS x\nCOPY --from=y / /\nFROM b AS y\nCOPY --from=x / /\n', {

@@ -75,16 +75,45 @@ function findTarget(stages: Stage[], target: string | undefined): Stage {
   const wanted = target.toLowerCase();
   const found = stages.find((stage) => stage.name === wanted);
   if (found === undefined) {
-    const names = stages.flatMap((stage) => (stage.name === undefined ? [] : [stage.name]));
+    // The error is in the command line, so it names no Dockerfile line (see rethrowLocated).
     throw new DockerfileParseError(`target stage ${JSON.stringify(target)} could not be found`, {
       code: 'UNKNOWN_TARGET',
-      hint:
-        names.length === 0
-          ? 'Name a stage with FROM image AS name.'
-          : `Stages are: ${names.join(', ')}.`,
+      hint: targetHint(stages),
     });
   }
   return found;
+}
+
+/** Lists the stages for an unknown --target: names, and unnamed stages by index and base image. */
+function targetHint(stages: Stage[]): string {
+  const listed = stages.map((stage) =>
+    stage.name === undefined
+      ? `stage ${stage.index} (unnamed, FROM ${stage.from.image})`
+      : stage.name,
+  );
+  const named = stages.some((stage) => stage.name !== undefined);
+  const unnamed = stages.some((stage) => stage.name === undefined);
+  const advice = !named
+    ? ' Name a stage with FROM image AS name to build it with --target.'
+    : unnamed
+      ? ' --target takes a stage name, so name an unnamed stage with FROM image AS name to build it.'
+      : '';
+  return `Stages are: ${listed.join(', ')}.${advice}`;
+}
+
+/**
+ * Gives a parse error its file and source lines and rethrows it. An error without a location
+ * points at line 1, except an unknown --target, which is a command-line error.
+ */
+function rethrowLocated(
+  error: DockerfileParseError,
+  file: string,
+  source: (file: string) => string | undefined,
+): never {
+  if (error.location === undefined && error.code === 'UNKNOWN_TARGET') throw error;
+  const location = error.location ?? { startLine: 1, endLine: 1 };
+  const errorFile = location.file ?? file;
+  throw error.locate({ ...location, file: errorFile }, source(errorFile));
 }
 
 /**
@@ -98,10 +127,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Parse
   try {
     return parseUnchecked(text, options, file);
   } catch (error) {
-    if (error instanceof DockerfileParseError) {
-      const location = error.location ?? { startLine: 1, endLine: 1 };
-      throw error.locate({ ...location, file: location.file ?? file }, text);
-    }
+    if (error instanceof DockerfileParseError) rethrowLocated(error, file, () => text);
     throw internalError(error, file);
   }
 }
@@ -137,9 +163,7 @@ export function parseDockerfileNodes(
     return assemble(ast, entries, options, file, extensions);
   } catch (error) {
     if (error instanceof DockerfileParseError) {
-      const location = error.location ?? { startLine: 1, endLine: 1 };
-      const errorFile = location.file ?? file;
-      throw error.locate({ ...location, file: errorFile }, options.sources?.[errorFile]);
+      rethrowLocated(error, file, (errorFile) => options.sources?.[errorFile]);
     }
     throw internalError(error, file);
   }
