@@ -29,6 +29,23 @@ describe('renderEvent', () => {
     expect(renderEvent(event, 'debug')).toBe('Wrote layer sha256:aa (2.0 KiB, diffID sha256:bb)');
   });
 
+  it('pluralizes the image layer count', () => {
+    const image = {
+      type: 'image-assembled',
+      digest: 'sha256:aa',
+      configDigest: 'sha256:cc',
+    } as const;
+    expect(renderEvent({ ...image, layers: 1 }, 'info')).toBe(
+      'Image sha256:aa (config sha256:cc, 1 layer)',
+    );
+    expect(renderEvent({ ...image, layers: 0 }, 'info')).toBe(
+      'Image sha256:aa (config sha256:cc, 0 layers)',
+    );
+    expect(renderEvent({ ...image, layers: 3 }, 'info')).toBe(
+      'Image sha256:aa (config sha256:cc, 3 layers)',
+    );
+  });
+
   it('prints nothing but warnings at warn', () => {
     expect(renderEvent({ type: 'push-start', destination: 'r/a:1' }, 'warn')).toBeUndefined();
     const retry = {

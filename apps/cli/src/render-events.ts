@@ -1,6 +1,6 @@
 import type { BuildEvent } from '@kiln/engine';
 import type { RegistryEvent } from '@kiln/registry-client';
-import { formatBytes, formatDuration } from './progress/format.js';
+import { formatBytes, formatCount, formatDuration } from './progress/format.js';
 
 export type Verbosity = 'panic' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -61,7 +61,7 @@ export function renderEvent(event: BuildEvent, verbosity: Verbosity): string | u
         : undefined;
     case 'image-assembled':
       return info
-        ? `Image ${event.digest} (config ${event.configDigest}, ${event.layers} layers)`
+        ? `Image ${event.digest} (config ${event.configDigest}, ${formatCount(event.layers, 'layer')})`
         : undefined;
     case 'registry':
       return renderRegistryEvent(event.event, verbosity);

@@ -100,7 +100,7 @@ describe('kiln build metadata file', () => {
   it('prints the summary after a plain build', async () => {
     const dir = await contextDir();
     const run = await cli(['build', '-c', dir, '--no-push', '--progress', 'plain']);
-    expect(run.stderr).toMatch(/Build finished in [\d.]+s: 2 steps \(1 cached, 1 cache misses\)/);
+    expect(run.stderr).toMatch(/Build finished in [\d.]+s: 2 steps \(1 cached, 1 cache miss\)/);
     expect(run.stdout).toBe(`Built image ${DIGEST}\n`);
   });
 });

@@ -24,3 +24,8 @@ export function shortDigest(digest: string): string {
   const hex = digest.includes(':') ? digest.slice(digest.indexOf(':') + 1) : digest;
   return hex.slice(0, 12);
 }
+
+/** Formats a count with its noun in the singular for 1 and the plural otherwise: `1 layer`, `2 layers`. */
+export function formatCount(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`;
+}

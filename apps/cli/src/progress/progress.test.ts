@@ -158,7 +158,7 @@ describe('build summary', () => {
     const { record } = replay((_now) => ({ event: () => undefined, finish: () => undefined }));
     const summary = formatSummary(record).split('\n');
     expect(summary[0]).toBe(
-      'Build finished in 4.60s: 2 steps (1 cached, 1 cache misses), pulled 2.0 MiB, pushed 3.0 MiB',
+      'Build finished in 4.60s: 2 steps (1 cached, 1 cache miss), pulled 2.0 MiB, pushed 3.0 MiB',
     );
     expect(summary[1]).toBe('  stage 0 (builder) FROM busybox:latest: 3.80s');
     expect(summary[2]).toBe('  stage 1 (final) FROM builder: 0.20s');

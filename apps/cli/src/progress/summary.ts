@@ -1,5 +1,5 @@
 import type { BuildRecord } from './build-record.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatCount, formatDuration } from './format.js';
 
 /**
  * Formats the build summary: total time, steps run and cached, bytes pulled and pushed, then one
@@ -10,8 +10,8 @@ export function formatSummary(record: BuildRecord): string {
   const steps = record.steps.length;
   const cached = record.steps.filter((s) => s.cache === 'hit').length;
   const lines = [
-    `Build finished in ${formatDuration(total)}: ${steps} step${steps === 1 ? '' : 's'}` +
-      ` (${cached} cached, ${record.cacheMisses} cache misses),` +
+    `Build finished in ${formatDuration(total)}: ${formatCount(steps, 'step')}` +
+      ` (${cached} cached, ${formatCount(record.cacheMisses, 'cache miss', 'cache misses')}),` +
       ` pulled ${formatBytes(record.bytesPulled)}, pushed ${formatBytes(record.bytesPushed)}`,
   ];
   for (const stage of record.stages) {
