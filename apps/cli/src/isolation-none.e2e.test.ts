@@ -1,8 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
+  busyboxLayout,
   chrootRun,
   makeTempDir,
   pushBusybox,
@@ -22,12 +23,15 @@ const run = promisify(execFile);
 // Every --isolation=none build here runs inside a runc container whose root is a bundle unpacked
 // from the executor image into this test's temp dir, because the build empties / before each stage.
 
-const DOCKERFILE = (base: string): string => `
+const DOCKERFILE = (base: string, varRunBase: string): string => `
 FROM ${base} AS builder
 RUN mkdir -p /out && echo built > /out/artifact && rm /etc/group
 
 FROM builder AS derived
 RUN test -f /out/artifact && ! test -e /etc/group && echo derived > /out/check
+
+FROM ${varRunBase} AS varrun
+RUN test -L /var/run && echo via-var-run > /var/run/check
 
 FROM ${base}
 RUN rm /bin/vi && echo hello > /hello.txt
@@ -39,6 +43,7 @@ WORKDIR /home/app/work
 RUN id > ids.txt && touch mine && ls /proc/self > /dev/null
 COPY --from=builder /out/artifact /home/app/artifact
 COPY --from=derived /out/check /home/app/check
+COPY --from=varrun /run/check /home/app/varrun-check
 ENV GREETING=hi TOKEN=kept-out-of-argv-42
 RUN echo "$GREETING from $(pwd)" > greeting.txt && printf '%s' "$TOKEN" > /tmp/token && \\
     (cat /proc/[0-9]*/cmdline | tr '\\0' '\\n' | grep -c -F -f /tmp/token > argv-hits || true) && \\
@@ -75,16 +80,47 @@ let dir: string;
 let registry: TestRegistry;
 let layout: string;
 let stateDir: string;
+let busybox: string;
+let varRunBase: string;
 const started: string[] = [];
 
-/** Writes a runc bundle of the executor image whose process runs `args` with the context at /workspace. */
-async function makeBundle(name: string, args: string[], env: string[]): Promise<string> {
+function contextOf(bundleName: string): string {
+  return path.join(dir, `${bundleName}-context`);
+}
+
+/** Pushes busybox with Debian's `/var/run -> /run` symlink as library/busybox-var-run:latest. */
+async function pushVarRunBase(): Promise<string> {
+  const source = await busyboxLayout();
+  const copy = path.join(dir, 'var-run-layout');
+  await cp(source.layoutDir, copy, { recursive: true });
+  const bundle = path.join(dir, 'var-run-bundle');
+  const rootfs = await umociUnpack(copy, source.tag, bundle);
+  await rm(path.join(rootfs, 'var', 'run'), { recursive: true, force: true });
+  await mkdir(path.join(rootfs, 'var'), { recursive: true });
+  await mkdir(path.join(rootfs, 'run'), { recursive: true });
+  await symlink('/run', path.join(rootfs, 'var', 'run'));
+  await run('umoci', ['repack', '--image', `${copy}:${source.tag}`, bundle]);
+  const reference = `${registry.host}/library/busybox-var-run:latest`;
+  await skopeoCopy(`oci:${copy}:${source.tag}`, `docker://${reference}`);
+  return reference;
+}
+
+/**
+ * Writes a runc bundle of the executor image whose process runs `args` with the context at
+ * /workspace; the context contains `files`, by default the multi-stage Dockerfile.
+ */
+async function makeBundle(
+  name: string,
+  args: string[],
+  env: string[],
+  files: Record<string, string> = { Dockerfile: DOCKERFILE(busybox, varRunBase) },
+): Promise<string> {
   const bundle = path.join(dir, name);
   await umociUnpack(layout, 'latest', bundle);
-  const context = path.join(dir, `${name}-context`);
+  const context = contextOf(name);
   await mkdir(context, { recursive: true });
-  const base = `${registry.host}/library/busybox:latest`;
-  await writeFile(path.join(context, 'Dockerfile'), DOCKERFILE(base));
+  for (const [file, content] of Object.entries(files))
+    await writeFile(path.join(context, file), content);
 
   const configPath = path.join(bundle, 'config.json');
   const config = JSON.parse(await readFile(configPath, 'utf8')) as {
@@ -149,7 +185,8 @@ beforeAll(async () => {
   dir = await makeTempDir('isolation-none');
   stateDir = path.join(dir, 'runc-state');
   registry = await startRegistry();
-  await pushBusybox(registry);
+  busybox = await pushBusybox(registry);
+  varRunBase = await pushVarRunBase();
   layout = path.join(dir, 'executor');
   const script = path.join(repoRoot(), 'examples', 'executor-image', 'build.sh');
   await run(script, [layout], { maxBuffer: 16 * 1024 * 1024 });
@@ -203,9 +240,8 @@ describe('kiln build --isolation=none', () => {
     it('leaves only kept paths with --cleanup', async () => {
       const rootfs = path.join(bundle, 'rootfs');
       const left = (await readdir(rootfs)).filter((name) => !RUNC_MOUNT_POINTS.includes(name));
-      // etc and var stay because they contain kept paths (/etc/hosts and /var/run).
-      expect(left.sort()).toEqual(['etc', 'kiln', 'var', 'workspace']);
-      expect(await readdir(path.join(rootfs, 'etc'))).toEqual([]);
+      // runc provides no /etc/hosts, /etc/resolv.conf or /var/run, so none of them is kept.
+      expect(left.sort()).toEqual(['kiln', 'workspace']);
       expect((await readFile(path.join(rootfs, 'kiln', 'kiln.mjs'))).length).toBeGreaterThan(0);
       expect(await readdir(path.join(rootfs, 'kiln', 'builds'))).toEqual([]);
     });
@@ -242,6 +278,10 @@ describe('kiln build --isolation=none', () => {
       expect(await readFile(path.join(rootfs, 'home/app/artifact'), 'utf8')).toBe('built\n');
       // FROM builder re-applied the first stage's layers, with its whiteout of /etc/group.
       expect(await readFile(path.join(rootfs, 'home/app/check'), 'utf8')).toBe('derived\n');
+      // The base's /var/run -> /run applied, because the container has no /var/run to keep.
+      expect(await readFile(path.join(rootfs, 'home/app/varrun-check'), 'utf8')).toBe(
+        'via-var-run\n',
+      );
       expect(await readdir(path.join(rootfs, 'bin'))).not.toContain('vi');
       // The first stage removed /etc/group; the last stage's base still has it.
       expect(await readFile(path.join(rootfs, 'etc/group'), 'utf8')).toContain('extra:x:2000:app');
@@ -253,6 +293,44 @@ describe('kiln build --isolation=none', () => {
       const cmd = await chrootRun(rootfs, config.config.Cmd);
       expect(cmd.stdout).toBe('hi from /home/app/work\n');
     });
+  });
+
+  it('rejects COPY into the context', async () => {
+    const files = {
+      Dockerfile: `FROM ${busybox}\nWORKDIR /workspace\nCOPY data.txt /workspace/data.txt\nCOPY . .\n`,
+      'data.txt': 'precious\n',
+    };
+    const args = kilnArgs(['--no-push', '--insecure-pull']);
+    const bundle = await makeBundle('copy-kept', args, ['container=runc'], files);
+    const result = await runContainer(bundle, `kiln-none-copy-kept-${process.pid}`);
+    expect(result.output).toContain('COPY to /workspace/data.txt writes to /workspace/data.txt');
+    expect(result.output).toContain('which --isolation=none keeps on /');
+    expect(result.output).toContain('choose another WORKDIR');
+    expect(result.code).toBe(1);
+    const context = contextOf('copy-kept');
+    expect((await readdir(context)).sort()).toEqual(['Dockerfile', 'data.txt']);
+    expect(await readFile(path.join(context, 'data.txt'), 'utf8')).toBe('precious\n');
+    expect(await readFile(path.join(context, 'Dockerfile'), 'utf8')).toBe(files.Dockerfile);
+  });
+
+  it('names the kept path of COPY --from', async () => {
+    const files = {
+      Dockerfile: [
+        `FROM ${busybox} AS build`,
+        'RUN mkdir -p /workspace/out && echo x > /workspace/out/file',
+        `FROM ${busybox}`,
+        'COPY --from=build /workspace/out/ /out/',
+        '',
+      ].join('\n'),
+    };
+    const args = kilnArgs(['--no-push', '--insecure-pull']);
+    const bundle = await makeBundle('from-kept', args, ['container=runc'], files);
+    const result = await runContainer(bundle, `kiln-none-from-kept-${process.pid}`);
+    expect(result.output).toContain('/workspace is a kept path of --isolation=none');
+    expect(result.output).not.toContain('not found in the build context');
+    expect(result.code).toBe(1);
+    // The RUN wrote into the container's /workspace, which is the context's bind mount.
+    expect(await readFile(path.join(contextOf('from-kept'), 'out', 'file'), 'utf8')).toBe('x\n');
   });
 });
 

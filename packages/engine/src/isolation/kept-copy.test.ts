@@ -112,7 +112,7 @@ describe('explainMissingStageSource', () => {
     expect(explained.code).toBe('CONTEXT_FILE_NOT_FOUND');
     expect(explained.message).toContain('/kiln-test-keep is a kept path of --isolation=none');
     expect(explained.message).not.toContain('build context');
-    expect(explained.cause).toBe(notFound);
+    expect(explained.message).toContain('source /kiln-test-keep/out/ is not in stage build');
   });
 
   it('keeps other errors unchanged', () => {

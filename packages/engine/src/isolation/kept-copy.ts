@@ -101,12 +101,12 @@ export function explainMissingStageSource(
   const absolute = path.posix.resolve('/', source);
   const hit = keep.find((p) => isAtOrUnder(absolute, p));
   if (hit === undefined) return error;
+  // No cause: its "not found in the build context" names a scratch directory and misleads.
   return new EngineError(
     'CONTEXT_FILE_NOT_FOUND',
     `COPY --from=${from} source ${source} is not in stage ${from}: ${hit} is a kept path of --isolation=none, so it is held out of the stage's layers, and what RUN wrote there went into the container's own ${hit}`,
     {
       hint: `Write the files to a path that is not kept (for example /out rather than a path under ${hit}), or build with --isolation=chroot.`,
-      cause: error,
     },
   );
 }
