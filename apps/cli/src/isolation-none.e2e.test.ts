@@ -234,6 +234,8 @@ describe('kiln build --isolation=none', () => {
 
     it('succeeds', () => {
       expect(result.output).toContain('Built image');
+      // No RUN here writes to a kept path, so no warning may claim one did.
+      expect(result.output).not.toContain('RUN changed the kept path');
       expect(result.code, result.output).toBe(0);
     });
 
@@ -328,6 +330,7 @@ describe('kiln build --isolation=none', () => {
     const result = await runContainer(bundle, `kiln-none-from-kept-${process.pid}`);
     expect(result.output).toContain('/workspace is a kept path of --isolation=none');
     expect(result.output).not.toContain('not found in the build context');
+    expect(result.output).toContain('RUN changed the kept path /workspace: with --isolation=none');
     expect(result.code).toBe(1);
     // The RUN wrote into the container's /workspace, which is the context's bind mount.
     expect(await readFile(path.join(contextOf('from-kept'), 'out', 'file'), 'utf8')).toBe('x\n');

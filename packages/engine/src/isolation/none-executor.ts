@@ -6,6 +6,13 @@ import { EngineError, cancelledError } from '../errors.js';
 import { OutputTail } from '../run/output-tail.js';
 import { resolveIdentityInRoot } from '../run/users.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
+import { changedKeptPaths, readKeptTimes } from './kept-changes.js';
+
+/** Kept paths that RUN should not change, and what to do when a command changed some. */
+export interface KeptPathWatch {
+  paths: readonly string[];
+  onChanged(paths: string[]): void;
+}
 
 /** Exit status of kiln-setid when setting the ids fails, before the command starts. */
 const SETID_FAILED_EXIT_CODE = 125;
@@ -15,8 +22,10 @@ const SETID_FAILED_EXIT_CODE = 125;
  * no namespaces, as the USER's uid, gid and supplementary groups from the image's own account files.
  * `setidHelper` is the static kiln-setid program that sets the ids and executes the command, because
  * Node's spawn drops supplementary groups. The command's environment goes to execve, never into argv.
+ * With `watch`, the top level of the kept paths is compared before and after each command, because
+ * what a command writes there reaches the container's files but never the image.
  */
-export function createNoneExecutor(setidHelper: string): RunExecutor {
+export function createNoneExecutor(setidHelper: string, watch?: KeptPathWatch): RunExecutor {
   return {
     name: 'none',
     async run(request: RunRequest): Promise<RunResult> {
@@ -42,7 +51,13 @@ export function createNoneExecutor(setidHelper: string): RunExecutor {
         '--',
         ...request.argv,
       ];
-      return spawnCommand(setidHelper, args, cwd, environment(request.env), request);
+      const before = watch === undefined ? undefined : await readKeptTimes(watch.paths);
+      const result = await spawnCommand(setidHelper, args, cwd, environment(request.env), request);
+      if (watch !== undefined && before !== undefined) {
+        const changed = changedKeptPaths(watch.paths, before, await readKeptTimes(watch.paths));
+        if (changed.length > 0) watch.onChanged(changed);
+      }
+      return result;
     },
   };
 }

@@ -10,6 +10,7 @@ import type { SelectedExecutor } from '../plugins/run-executor.js';
 import type { StageRun } from '../stage/stage-run.js';
 import { assertInContainer } from './container-guard.js';
 import { emptyRoot } from './empty-root.js';
+import { watchedKeptPaths } from './kept-changes.js';
 import { recordNoneStage } from './kept-copy.js';
 import { createNoneExecutor } from './none-executor.js';
 import { rejectNoneGitSources, rejectNoneInputs } from './none-inputs.js';
@@ -101,7 +102,19 @@ export async function openRootBuild(
   const setidHelper = isolation.setidHelper ?? path.join(kilnDir, 'bin', 'kiln-setid');
   return {
     keep,
-    executor: { plugin: 'kiln', executor: createNoneExecutor(setidHelper) },
+    executor: {
+      plugin: 'kiln',
+      executor: createNoneExecutor(setidHelper, {
+        paths: watchedKeptPaths(keep, kilnDir),
+        onChanged: (paths) =>
+          options.onEvent?.({
+            type: 'warning',
+            message: `RUN changed the kept path${paths.length > 1 ? 's' : ''} ${paths.join(', ')}: with --isolation=none the change went to the container's own files and is not in the image`,
+            file: undefined,
+            line: undefined,
+          }),
+      }),
+    },
     trackStage: (run) => recordNoneStage(run, keep),
     emptyRoot: () => emptyRoot(NONE_ROOT, keep),
     async preserveStage(run, store, scratchDir) {
