@@ -13,13 +13,10 @@ export async function readDockerfile(
   const contextDir = path.resolve(options.context);
   const contextStats = await stat(contextDir).catch(() => undefined);
   if (!contextStats?.isDirectory()) {
-    throw new EngineError(
-      'CONTEXT_NOT_FOUND',
-      `Build context ${options.context} is not a directory`,
-      {
-        hint: 'Pass an existing directory with --context.',
-      },
-    );
+    const problem = contextStats === undefined ? 'does not exist' : 'is not a directory';
+    throw new EngineError('CONTEXT_NOT_FOUND', `Build context ${options.context} ${problem}`, {
+      hint: 'Pass an existing directory with --context.',
+    });
   }
   const candidates =
     options.dockerfile === undefined

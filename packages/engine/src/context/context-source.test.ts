@@ -162,6 +162,14 @@ describe('openBuildContext', () => {
     expect(error.message).toBe(`Build context ${location} ${problem}`);
   });
 
+  it('names a missing sub-path as missing', async () => {
+    const error = await expectCode(
+      openBuildContext(source, { subPath: 'nope' }),
+      'CONTEXT_NOT_FOUND',
+    );
+    expect(error.message).toBe(`Context sub-path nope does not exist in the context ${source}`);
+  });
+
   it('names a plain file context as no archive', async () => {
     const location = path.join(tmp, 'notes.txt');
     await writeFile(location, 'not a context\n');

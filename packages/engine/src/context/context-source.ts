@@ -48,9 +48,10 @@ export async function openBuildContext(
     const directory = await resolveInRoot(opened.directory, options.subPath);
     const stats = await stat(directory).catch(() => undefined);
     if (!stats?.isDirectory()) {
+      const problem = stats === undefined ? 'does not exist' : 'is not a directory';
       throw new EngineError(
         'CONTEXT_NOT_FOUND',
-        `Context sub-path ${options.subPath} is not a directory in the context ${opened.origin}`,
+        `Context sub-path ${options.subPath} ${problem} in the context ${opened.origin}`,
         { hint: 'Pass a directory that exists inside the context with --context-sub-path.' },
       );
     }
