@@ -106,6 +106,7 @@ function version(file, args) {
 const fmt = (n) => (n === undefined ? '-' : n.toFixed(1));
 const ratio = (a, b) => (a / b).toFixed(2);
 
+const loadAtStart = os.loadavg()[0];
 const all = await loadCases();
 const cases = selectCases(all);
 const registry = await startRegistry();
@@ -175,6 +176,7 @@ const lines = [
   '- kiln writes an OCI layout as its output; buildah commits to its storage (no push or layout export is timed).',
   '- Both rebuilds reuse what the cold build left: kiln its layer cache and base-image cache in --cache-dir, buildah its storage and --layers images.',
   '- Builds run one at a time. Other processes on the machine were not stopped; times from one run each, not averaged.',
+  `- Load average (1 minute) at the start and the end of the run: ${loadAtStart.toFixed(1)} and ${os.loadavg()[0].toFixed(1)}.`,
   '- Rows without buildah figures are cases buildah 1.28 cannot build (their case.json says why); the totals leave them out.',
   '',
   '| case | cold kiln s | cold buildah s | cold ratio | rebuild kiln s | rebuild buildah s | rebuild ratio | peak kiln MiB | peak buildah MiB |',
