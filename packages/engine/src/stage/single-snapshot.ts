@@ -47,14 +47,11 @@ export function withoutPlaceholderDirs(
     .filter(([dir, onlyPlaceholders]) => onlyPlaceholders && dir !== '')
     .map(([dir]) => dir);
   if (untouched.length === 0) return changes;
-  const drop = new Set(
-    untouched.filter((dir) =>
-      changes.entries.every(
-        (entry) =>
-          entry.path.startsWith(`${dir}/`) === false &&
-          (entry.path !== dir || entry.kind === 'add'),
-      ),
-    ),
-  );
+  // A path below the directory, or an opaque or delete entry for it, is a real change.
+  const changedOnlyItself = (dir: string): boolean =>
+    changes.entries.every((entry) =>
+      entry.path === dir ? entry.kind === 'add' : !entry.path.startsWith(`${dir}/`),
+    );
+  const drop = new Set(untouched.filter(changedOnlyItself));
   return { ...changes, entries: changes.entries.filter((entry) => !drop.has(entry.path)) };
 }
