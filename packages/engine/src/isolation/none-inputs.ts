@@ -60,6 +60,7 @@ async function rejectRootContext(options: BuildOptions, kilnDir: string): Promis
 /**
  * Raises UNSUPPORTED_INSTRUCTION for an `ADD` of a git repository, which needs git from `/usr`.
  * Call it once the Dockerfile is parsed, before the first stage empties `/`.
+ * NOTE: it reads the instructions before variables are expanded, so `ADD $REPO` is not caught.
  */
 export function rejectNoneGitSources(parsed: ParsedDockerfile): void {
   for (const stage of parsed.stages) {
