@@ -305,7 +305,9 @@ describe('kiln build --isolation=none', () => {
     const args = kilnArgs(['--no-push', '--insecure-pull']);
     const bundle = await makeBundle('copy-kept', args, ['container=runc'], files);
     const result = await runContainer(bundle, `kiln-none-copy-kept-${process.pid}`);
-    expect(result.output).toContain('COPY to /workspace/data.txt writes to /workspace/data.txt');
+    expect(result.output).toContain(
+      'COPY to /workspace/data.txt writes under /workspace (the build context)',
+    );
     expect(result.output).toContain('which --isolation=none keeps on /');
     expect(result.output).toContain('choose another WORKDIR');
     expect(result.code).toBe(1);
@@ -328,7 +330,9 @@ describe('kiln build --isolation=none', () => {
     const args = kilnArgs(['--no-push', '--insecure-pull']);
     const bundle = await makeBundle('from-kept', args, ['container=runc'], files);
     const result = await runContainer(bundle, `kiln-none-from-kept-${process.pid}`);
-    expect(result.output).toContain('/workspace is a kept path of --isolation=none');
+    expect(result.output).toContain(
+      '/workspace (the build context) is a kept path of --isolation=none',
+    );
     expect(result.output).not.toContain('not found in the build context');
     expect(result.output).toContain('RUN changed the kept path /workspace: with --isolation=none');
     expect(result.code).toBe(1);

@@ -50,6 +50,17 @@ describe('assertCopyOutsideKeptPaths', () => {
     expect(failure?.hint).toContain('WORKDIR');
   });
 
+  it('names the reason of the path', async () => {
+    const run = { rootfs: '/' } as StageRun;
+    recordNoneStage(run, KEEP, new Map([['/kiln-test-ctx/workspace', 'the build context']]));
+    const failure = await failureOf(
+      assertCopyOutsideKeptPaths(run, 'copy', [
+        { source: '/x', sourceIsDirectory: false, target: '/kiln-test-ctx/workspace/a' },
+      ]),
+    );
+    expect(failure?.message).toContain('writes under /kiln-test-ctx/workspace (the build context)');
+  });
+
   it('rejects a kept path as target', async () => {
     const failure = await failureOf(
       assertCopyOutsideKeptPaths(noneStage(), 'add', [

@@ -7,12 +7,29 @@ import { resolveInRoot } from '../util/rootfs-path.js';
 /** The root filesystem of every stage of an `--isolation=none` build until it is preserved. */
 const NONE_ROOT = '/';
 
-/** Kept paths of the stages of `--isolation=none` builds, which their layers leave out. */
-const keptPathsOfStages = new WeakMap<StageRun, readonly string[]>();
+/** Kept paths of a stage of an `--isolation=none` build, and why each is kept. */
+interface KeptPaths {
+  paths: readonly string[];
+  /** Reasons in words ("the build context") by path; a path without one is just "kept". */
+  reasons: ReadonlyMap<string, string>;
+}
 
-/** Records that `run` is an `--isolation=none` stage that keeps `keep` on `/`. */
-export function recordNoneStage(run: StageRun, keep: readonly string[]): void {
-  keptPathsOfStages.set(run, keep);
+/** Kept paths of the stages of `--isolation=none` builds, which their layers leave out. */
+const keptPathsOfStages = new WeakMap<StageRun, KeptPaths>();
+
+/** Records that `run` is an `--isolation=none` stage that keeps `paths` on `/`. */
+export function recordNoneStage(
+  run: StageRun,
+  paths: readonly string[],
+  reasons: ReadonlyMap<string, string> = new Map(),
+): void {
+  keptPathsOfStages.set(run, { paths, reasons });
+}
+
+/** Names a kept path with its reason, such as `/workspace (the build context)`. */
+function describeKept(kept: KeptPaths, keptPath: string): string {
+  const reason = kept.reasons.get(keptPath);
+  return reason === undefined ? keptPath : `${keptPath} (${reason})`;
 }
 
 /** One entry that a COPY or ADD writes: its source on the host, if any, and its image path. */
@@ -42,15 +59,17 @@ export async function assertCopyOutsideKeptPaths(
   for (const write of writes) {
     // Resolved like the copy resolves it, so a symlink such as /app -> /workspace is caught.
     const target = await resolveInRoot(NONE_ROOT, write.target);
-    const above = kept.find((p) => isAtOrUnder(target, p));
-    const below = above === undefined ? await keptPathReached(write, target, kept) : undefined;
+    const above = kept.paths.find((p) => isAtOrUnder(target, p));
+    const below =
+      above === undefined ? await keptPathReached(write, target, kept.paths) : undefined;
     const hit = above ?? below;
     if (hit === undefined) continue;
-    const where =
-      above === undefined ? `would write ${hit}` : `writes to ${target}, at or under ${hit}`;
+    let where = `would write ${describeKept(kept, hit)}`;
+    if (above !== undefined)
+      where = `${target === above ? 'writes to' : 'writes under'} ${describeKept(kept, above)}`;
     throw new EngineError(
       'COPY_INVALID_DESTINATION',
-      `${keyword.toUpperCase()} to ${write.target} ${where}, which --isolation=none keeps on / (the context, KILN_DIR, an input or output path, a mount or a runtime file), so the copy would overwrite it and the image would not get it`,
+      `${keyword.toUpperCase()} to ${write.target} ${where}, which --isolation=none keeps on /, so the copy would overwrite the files there and the image would not get them`,
       {
         hint:
           'Copy to a path outside the kept paths. A WORKDIR of /workspace (common with kaniko) ' +
@@ -99,12 +118,12 @@ export function explainMissingStageSource(
   if (keep === undefined || !(error instanceof EngineError)) return error;
   if (error.code !== 'CONTEXT_FILE_NOT_FOUND') return error;
   const absolute = path.posix.resolve('/', source);
-  const hit = keep.find((p) => isAtOrUnder(absolute, p));
+  const hit = keep.paths.find((p) => isAtOrUnder(absolute, p));
   if (hit === undefined) return error;
   // No cause: its "not found in the build context" names a scratch directory and misleads.
   return new EngineError(
     'CONTEXT_FILE_NOT_FOUND',
-    `COPY --from=${from} source ${source} is not in stage ${from}: ${hit} is a kept path of --isolation=none, so it is held out of the stage's layers, and what RUN wrote there went into the container's own ${hit}`,
+    `COPY --from=${from} source ${source} is not in stage ${from}: ${describeKept(keep, hit)} is a kept path of --isolation=none, so it is held out of the stage's layers, and what RUN wrote there went into the container's own ${hit}`,
     {
       hint: `Write the files to a path that is not kept (for example /out rather than a path under ${hit}), or build with --isolation=chroot.`,
     },

@@ -15,7 +15,7 @@ import { recordNoneStage } from './kept-copy.js';
 import { createNoneExecutor } from './none-executor.js';
 import { rejectNoneGitSources, rejectNoneInputs } from './none-inputs.js';
 import type { NoneIsolation } from './none-options.js';
-import { rootKeepPaths } from './root-keep.js';
+import { keptPathReasons, rootKeepPaths } from './root-keep.js';
 
 /** The root filesystem every stage of an `--isolation=none` build uses. */
 export const NONE_ROOT = '/';
@@ -98,7 +98,9 @@ export async function openRootBuild(
 ): Promise<RootBuild> {
   rejectNoneGitSources(parsed);
   const kilnDir = isolation.kilnDir ?? '/kiln';
-  const keep = await rootKeepPaths(options, isolation, contextDir, await readMountInfo());
+  const mounts = await readMountInfo();
+  const keep = await rootKeepPaths(options, isolation, contextDir, mounts);
+  const reasons = await keptPathReasons(options, isolation, contextDir, mounts);
   const setidHelper = isolation.setidHelper ?? path.join(kilnDir, 'bin', 'kiln-setid');
   return {
     keep,
@@ -115,7 +117,7 @@ export async function openRootBuild(
           }),
       }),
     },
-    trackStage: (run) => recordNoneStage(run, keep),
+    trackStage: (run) => recordNoneStage(run, keep, reasons),
     emptyRoot: () => emptyRoot(NONE_ROOT, keep),
     async preserveStage(run, store, scratchDir) {
       const dir = path.join(scratchDir, 'stages', String(run.index), 'rootfs');

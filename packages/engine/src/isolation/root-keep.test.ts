@@ -2,7 +2,8 @@ import { lstat, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rootKeepPaths } from './root-keep.js';
+import { parseMountInfo } from '@kiln/fs-snapshot';
+import { keptPathReasons, rootKeepPaths } from './root-keep.js';
 
 let dir: string;
 
@@ -83,5 +84,30 @@ describe('rootKeepPaths', () => {
       );
       expect(keep.includes(runtimePath), runtimePath).toBe(exists);
     }
+  });
+});
+
+describe('keptPathReasons', () => {
+  it('names why each path is kept', async () => {
+    const mounts = parseMountInfo(
+      [
+        '600 500 0:50 / / rw - overlay overlay rw',
+        '605 600 8:1 /tmp/ctx /workspace rw - ext4 /dev/sda1 rw',
+        '606 600 8:1 /tmp/data /data rw - ext4 /dev/sda1 rw',
+      ].join('\n'),
+    );
+    const reasons = await keptPathReasons(
+      { context: '/workspace', cache: { enabled: true, dir: '/cache' }, tarPath: '/out/i.tar' },
+      { mode: 'none', kilnDir: '/kiln' },
+      '/workspace',
+      mounts,
+    );
+    expect(reasons.get('/workspace')).toBe('the build context');
+    expect(reasons.get('/data')).toBe('a mount point');
+    expect(reasons.get('/kiln')).toBe('KILN_DIR');
+    expect(reasons.get('/cache')).toBe('the cache directory');
+    expect(reasons.get('/out')).toBe('the directory of an output file');
+    expect(reasons.get('/proc')).toBe('a kernel file system');
+    expect(reasons.get('/etc/hosts')).toBe("a file of the container's runtime");
   });
 });

@@ -17,24 +17,7 @@ export async function rootKeepPaths(
   mounts: readonly MountInfoEntry[],
 ): Promise<string[]> {
   const kilnDir = isolation.kilnDir ?? '/kiln';
-  const outputs = [
-    options.tarPath,
-    options.digestFile,
-    options.imageNameWithDigestFile,
-    options.imageNameTagWithDigestFile,
-  ].flatMap((file) => (file === undefined ? [] : [path.dirname(path.resolve(file))]));
-  const extra = [
-    ...(options.ignorePaths ?? []),
-    path.resolve(contextDir),
-    ...(options.dockerfile === undefined ? [] : [path.resolve(options.dockerfile)]),
-    ...(options.cache?.dir === undefined ? [] : [path.resolve(options.cache.dir)]),
-    ...(options.ociLayoutPath === undefined ? [] : [path.resolve(options.ociLayoutPath)]),
-    ...outputs,
-    ...inputFiles(options),
-    // Relative paths resolve against the working directory, so it must outlive the stages.
-    process.cwd(),
-    kilnDir,
-  ];
+  const extra = buildPaths(options, kilnDir, contextDir).map(([p]) => p);
   return rootIgnorePaths({
     kilnDir,
     mounts,
@@ -42,6 +25,65 @@ export async function rootKeepPaths(
     runtimePaths: await existingPaths(RUNTIME_PATHS),
     extra: await withRealPaths(extra),
   });
+}
+
+/**
+ * Returns why each path of {@link rootKeepPaths} is kept, in words for error messages ("the build
+ * context", "a mount point"), by normalized absolute path.
+ */
+export async function keptPathReasons(
+  options: BuildOptions,
+  isolation: NoneIsolation,
+  contextDir: string,
+  mounts: readonly MountInfoEntry[],
+): Promise<Map<string, string>> {
+  const reasons = new Map<string, string>();
+  const set = (p: string, reason: string): void => {
+    reasons.set(path.posix.normalize(path.posix.resolve('/', p)), reason);
+  };
+  for (const p of ['/proc', '/sys', '/dev']) set(p, 'a kernel file system');
+  for (const p of RUNTIME_PATHS) set(p, "a file of the container's runtime");
+  for (const { mountPoint } of mounts) set(mountPoint, 'a mount point');
+  // The build's own paths come last because their reasons are more specific than "a mount point".
+  for (const [p, reason] of buildPaths(options, isolation.kilnDir ?? '/kiln', contextDir)) {
+    set(p, reason);
+    set(await realpath(p).catch(() => p), reason);
+  }
+  return reasons;
+}
+
+/** Returns the paths outside the fixed list that the build reads or writes, each with its reason. */
+function buildPaths(
+  options: BuildOptions,
+  kilnDir: string,
+  contextDir: string,
+): Array<[string, string]> {
+  const outputs = [
+    options.tarPath,
+    options.digestFile,
+    options.imageNameWithDigestFile,
+    options.imageNameTagWithDigestFile,
+  ].flatMap((file) => (file === undefined ? [] : [path.dirname(path.resolve(file))]));
+  // Ordered from the vaguest reason to the most telling, because a later entry for the same path
+  // replaces the reason of an earlier one (a context that is also the working directory).
+  return [
+    // Relative paths resolve against the working directory, so it must outlive the stages.
+    [process.cwd(), "kiln's working directory"],
+    [kilnDir, 'KILN_DIR'],
+    ...(options.ignorePaths ?? []).map((p): [string, string] => [p, 'an --ignore-path']),
+    ...outputs.map((p): [string, string] => [p, 'the directory of an output file']),
+    ...inputFiles(options).map((p): [string, string] => [p, 'an input file of the build']),
+    ...(options.ociLayoutPath === undefined
+      ? []
+      : [[path.resolve(options.ociLayoutPath), 'the OCI layout output'] as [string, string]]),
+    ...(options.cache?.dir === undefined
+      ? []
+      : [[path.resolve(options.cache.dir), 'the cache directory'] as [string, string]]),
+    ...(options.dockerfile === undefined
+      ? []
+      : [[path.resolve(options.dockerfile), 'the Dockerfile'] as [string, string]]),
+    [path.resolve(contextDir), 'the build context'],
+  ];
 }
 
 /** Returns the files that kiln reads after the first stage started: secrets, certificates, credentials. */
