@@ -5,6 +5,7 @@ import type { Platform } from '@kiln/oci-spec';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { copySourcesForKey } from './copy-sources.js';
 import { bindMountSourcesForKey } from './mount-sources.js';
+import { stageSourcesWithMemo } from './source-memo.js';
 
 /** Instructions that write to the file system and so get a cache key. */
 export type CacheableInstruction = Extract<
@@ -53,9 +54,19 @@ export async function stepKeyInputs(
   }
   let sources: CacheKeySource[] = [];
   if (instruction.kind === 'copy' || instruction.kind === 'add')
-    sources = await copySourcesForKey(instruction, services);
+    sources = await stageSourcesWithMemo(
+      instruction,
+      instructionKeyText(instruction),
+      services,
+      () => copySourcesForKey(instruction, services),
+    );
   else if (instruction.kind === 'run')
-    sources = await bindMountSourcesForKey(instruction.mounts, services);
+    sources = await stageSourcesWithMemo(
+      instruction,
+      instructionKeyText(instruction),
+      services,
+      () => bindMountSourcesForKey(instruction.mounts, services),
+    );
   return {
     parentKey,
     instruction: instructionKeyText(instruction),

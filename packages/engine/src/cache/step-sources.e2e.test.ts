@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir, pushBusybox, removeTempDir, startRegistry } from '@kiln/testkit';
 import type { TestRegistry } from '@kiln/testkit';
@@ -223,5 +223,24 @@ RUN echo final > /final.txt
     const rebuilt = await kilnBuild(changed, cacheDir);
     expect(rebuilt.statuses[1]).toBe('1:1=miss');
     expect(differingFields(stepOf(rebuilt, 1, 1))).toEqual(['sources.src/out.txt']);
+  });
+
+  it('reuses source lists of unchanged stages', async () => {
+    // Equal diffIDs give the stored lists: a changed list shows that the files were not hashed again.
+    const memo = path.join(cacheDir, 'stage-source-keys');
+    const files = await readdir(memo);
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const file of files)
+      await writeFile(
+        path.join(memo, file),
+        JSON.stringify([{ path: 'x', digest: `sha256:${'0'.repeat(64)}` }]),
+      );
+    const rebuilt = await kilnBuild(context, cacheDir);
+    expect(rebuilt.statuses).toEqual(['0:2=hit', '1:1=miss', '1:2=miss', '1:3=miss']);
+
+    // A damaged list is ignored, so the files are hashed again and every step hits.
+    for (const file of files) await writeFile(path.join(memo, file), 'not json');
+    const repaired = await kilnBuild(context, cacheDir);
+    expect(repaired.statuses).toEqual(['0:2=hit', '1:1=hit', '1:2=hit', '1:3=hit']);
   });
 });
