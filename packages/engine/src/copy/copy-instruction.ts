@@ -13,7 +13,11 @@ import { extractArchive, isLocalArchive } from './archive.js';
 import { downloadUrlOnce, isUrlSource } from './fetch-url.js';
 import { copyGitCheckout, fetchGitSource } from './add-git.js';
 import { isGitLocation } from '../context/git-context.js';
-import { assertCopyOutsideKeptPaths, explainMissingStageSource } from '../isolation/kept-copy.js';
+import {
+  assertCopyOutsideKeptPaths,
+  explainMissingStageSource,
+  rejectGitSourceOnRoot,
+} from '../isolation/kept-copy.js';
 import { DockerIgnore } from '../context/dockerignore.js';
 import { applyModeSpec, parseChmod } from './file-mode.js';
 import { resolveCopyTargets } from './destination.js';
@@ -36,6 +40,8 @@ export async function executeCopy(
   services: BuildServices,
 ): Promise<ChangeSet> {
   rejectUnsupportedFlags(instruction);
+  if (instruction.kind === 'add')
+    rejectGitSourceOnRoot(run, instruction.sources, instruction.location.startLine);
   const source = await sourceContext(instruction, services);
   // Without --chown, context files belong to root and files from a stage keep their owner.
   const chown = await ownership(run, instruction.chown);

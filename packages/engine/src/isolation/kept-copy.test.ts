@@ -8,6 +8,7 @@ import {
   assertCopyOutsideKeptPaths,
   explainMissingStageSource,
   recordNoneStage,
+  rejectGitSourceOnRoot,
 } from './kept-copy.js';
 
 // The checks only read paths and never write, so they run against the real / here; the kept
@@ -136,5 +137,20 @@ describe('explainMissingStageSource', () => {
     expect(
       explainMissingStageSource(services(chrootStage), '0', '/kiln-test-keep/a', notFound),
     ).toBe(notFound);
+  });
+});
+
+describe('rejectGitSourceOnRoot', () => {
+  it('rejects a git source on /', () => {
+    expect(() =>
+      rejectGitSourceOnRoot(noneStage(), ['https://127.0.0.1/repo.git#main'], 4),
+    ).toThrow(/ADD https:\/\/127\.0\.0\.1\/repo\.git#main \(line 4\) cannot run/);
+  });
+
+  it('allows git sources elsewhere', () => {
+    expect(() => rejectGitSourceOnRoot(noneStage(dir), ['git://127.0.0.1/r.git'], 1)).not.toThrow();
+    const chrootStage = { rootfs: '/' } as StageRun;
+    expect(() => rejectGitSourceOnRoot(chrootStage, ['git://127.0.0.1/r.git'], 1)).not.toThrow();
+    expect(() => rejectGitSourceOnRoot(noneStage(), ['https://127.0.0.1/f.tar'], 1)).not.toThrow();
   });
 });

@@ -1,8 +1,10 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
+import { isGitLocation } from '../context/git-context.js';
 import { EngineError } from '../errors.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
+import { noneGitSourceError } from './none-inputs.js';
 
 /** The root filesystem of every stage of an `--isolation=none` build until it is preserved. */
 const NONE_ROOT = '/';
@@ -30,6 +32,20 @@ export function recordNoneStage(
 function describeKept(kept: KeptPaths, keptPath: string): string {
   const reason = kept.reasons.get(keptPath);
   return reason === undefined ? keptPath : `${keptPath} (${reason})`;
+}
+
+/**
+ * Raises UNSUPPORTED_INSTRUCTION for an ADD of a git repository in an `--isolation=none` stage,
+ * where git is gone, before it is fetched. `sources` are the expanded sources of the ADD.
+ */
+export function rejectGitSourceOnRoot(
+  run: StageRun,
+  sources: readonly string[],
+  line: number,
+): void {
+  if (!keptPathsOfStages.has(run) || run.rootfs !== NONE_ROOT) return;
+  const source = sources.find(isGitLocation);
+  if (source !== undefined) throw noneGitSourceError(source, line);
 }
 
 /** One entry that a COPY or ADD writes: its source on the host, if any, and its image path. */

@@ -60,21 +60,24 @@ async function rejectRootContext(options: BuildOptions, kilnDir: string): Promis
 /**
  * Raises UNSUPPORTED_INSTRUCTION for an `ADD` of a git repository, which needs git from `/usr`.
  * Call it once the Dockerfile is parsed, before the first stage empties `/`.
- * NOTE: it reads the instructions before variables are expanded, so `ADD $REPO` is not caught.
+ * It reads the instructions before variables are expanded, so {@link rejectGitSourceOnRoot} checks
+ * `ADD $REPO` when it runs.
  */
 export function rejectNoneGitSources(parsed: ParsedDockerfile): void {
   for (const stage of parsed.stages) {
     for (const instruction of stage.instructions) {
       if (instruction.kind !== 'add') continue;
       const source = instruction.sources.find(isGitLocation);
-      if (source === undefined) continue;
-      throw new EngineError(
-        'UNSUPPORTED_INSTRUCTION',
-        `ADD ${source} (line ${instruction.location.startLine}) cannot run with --isolation=none, because git is removed with the rest of / before the first stage`,
-        {
-          hint: `Clone the repository into the context and COPY it, or ${CHROOT_ALTERNATIVE}`,
-        },
-      );
+      if (source !== undefined) throw noneGitSourceError(source, instruction.location.startLine);
     }
   }
+}
+
+/** Creates the UNSUPPORTED_INSTRUCTION error for `ADD source` of a git repository on line `line`. */
+export function noneGitSourceError(source: string, line: number): EngineError {
+  return new EngineError(
+    'UNSUPPORTED_INSTRUCTION',
+    `ADD ${source} (line ${line}) cannot run with --isolation=none, because git is removed with the rest of / before the first stage`,
+    { hint: `Clone the repository into the context and COPY it, or ${CHROOT_ALTERNATIVE}` },
+  );
 }
