@@ -216,6 +216,24 @@ describe('kiln build --isolation=none', () => {
     expect((await readFile(path.join(rootfs, 'kiln', 'kiln.mjs'))).length).toBeGreaterThan(0);
   });
 
+  it('rejects / as context and --ssh', async () => {
+    for (const [name, extra, message] of [
+      ['root-context', ['--context', '/'], 'The context / is / or contains'],
+      ['ssh', ['--ssh', 'default'], '--ssh default cannot be used with --isolation=none'],
+    ] as const) {
+      // The later --context wins, so the first case builds from /.
+      const bundle = await makeBundle(name, kilnArgs(['--no-push', ...extra]), ['container=runc']);
+      const rootfs = path.join(bundle, 'rootfs');
+      const before = (await readdir(rootfs)).sort();
+      const result = await runContainer(bundle, `kiln-none-${name}-${process.pid}`);
+      expect(result.output, name).toContain(message);
+      expect(result.code, name).toBe(1);
+      const after = (await readdir(rootfs)).filter((entry) => !RUNC_MOUNT_POINTS.includes(entry));
+      expect(after.sort(), name).toEqual(before);
+      expect((await readdir(path.join(rootfs, 'usr', 'bin'))).length, name).toBeGreaterThan(5);
+    }
+  });
+
   describe('multi-stage build in a runc container', () => {
     let image: string;
     let result: RuncResult;
