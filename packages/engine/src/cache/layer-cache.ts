@@ -263,16 +263,29 @@ export function layerStoreLocation(options: LayerCacheOptions, destinations: str
   return `${parseReference(first).name()}/cache`;
 }
 
-/** Opens the base-image cache of a cache directory, `<dir>/base`, kept apart from the layer store so its prune leaves base blobs alone. */
+/**
+ * Opens the base-image cache of a cache directory, `<dir>/base`, kept apart from the layer store so
+ * its prune leaves base blobs alone. Tags are resolved on every build (a TTL of 0), because CI often
+ * pushes a base and builds on it within minutes. A stored resolution is used only when the registry
+ * cannot be reached, and then with a warning.
+ */
 export function openBaseImageCache(
   dir: string | undefined,
   emit: (event: BuildEvent) => void,
 ): BaseImageCache | undefined {
   if (dir === undefined) return undefined;
   return new BaseImageCache(path.join(path.resolve(dir), 'base'), {
+    referenceTtlMs: 0,
     onEvent: (event) => {
       if (event.type === 'base-blob-damaged')
         emit({ type: 'warning', message: event.message, file: undefined, line: undefined });
+      if (event.type === 'base-reference' && event.source === 'stale-cache')
+        emit({
+          type: 'warning',
+          message: `The registry of ${event.reference} cannot be reached; using its stored resolution ${event.digest}, which may be out of date`,
+          file: undefined,
+          line: undefined,
+        });
     },
   });
 }
