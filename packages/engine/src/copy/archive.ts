@@ -34,9 +34,9 @@ export async function isLocalArchive(file: string): Promise<boolean> {
  * Extracts `archive` into the empty directory `dir` with GNU tar, keeping owners and modes. GNU tar
  * drops leading `/` and refuses `..` members, so nothing lands outside `dir`.
  */
-export async function extractArchive(archive: string, dir: string): Promise<void> {
+export async function extractArchive(archive: string, dir: string, program = 'tar'): Promise<void> {
   try {
-    await run('tar', [
+    await run(program, [
       '-x',
       '-f',
       archive,
@@ -47,6 +47,19 @@ export async function extractArchive(archive: string, dir: string): Promise<void
       '--numeric-owner',
     ]);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new EngineError(
+        'ADD_ARCHIVE_FAILED',
+        `Unpacking ${archive} for ADD needs the ${program} program, which was not found`,
+        {
+          hint:
+            'Install GNU tar. With --isolation=none the programs under /usr are gone once / is ' +
+            'emptied: COPY the archive and unpack it with RUN and the tar of the base image, or use ' +
+            'the default chroot isolation.',
+          cause: error,
+        },
+      );
+    }
     throw new EngineError(
       'ADD_ARCHIVE_FAILED',
       `Unpacking ${archive} for ADD failed: ${(error as { stderr?: string }).stderr?.trim() ?? (error as Error).message}`,
