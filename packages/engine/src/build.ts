@@ -25,7 +25,7 @@ import {
 import type { RootBuild } from './isolation/root-build.js';
 import type { BuildOptions, BuildResult } from './options.js';
 import { checkOutputPaths } from './output/check-outputs.js';
-import { checkSshSource } from './run/ssh-agent.js';
+import { SshAgentPool, checkSshSource } from './run/ssh-agent.js';
 import { checkPushPermissions } from './output/push-permission.js';
 import { writeOutputs } from './output/write-outputs.js';
 import { openBuildPlugins, parseBuildDockerfile, pluginRuntime } from './plugins/build-plugins.js';
@@ -115,6 +115,7 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
   let layerCache: LayerCache | undefined;
   // Stage runs hold snapshot mounts; they are released before the work dir goes, also on failure.
   const stageRuns: StageRun[] = [];
+  const sshAgents = new SshAgentPool(work.scratch);
   try {
     if (none) rootBuild = await openRootBuild(options, none, options.context, parsed);
     const applyOptions: ApplyLayersOptions = {
@@ -190,6 +191,7 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
       baseImageCache,
       secrets: options.secrets ?? {},
       ssh: options.ssh ?? [],
+      sshAgents,
       plugins: pluginRuntime(plugins, parsed, platform, work.scratch),
       runExecutor: rootBuild?.executor ?? plugins.executor,
       stageNames: new Map(
@@ -301,6 +303,7 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
       ...(layerCache ? { cache: layerCache.summary() } : {}),
     };
   } finally {
+    await sshAgents.close();
     await layerCache?.close().catch(() => undefined);
     await Promise.allSettled(stageRuns.map((run) => run.snapshotter.release()));
     if (rootBuild && none?.cleanup) await rootBuild.emptyRoot();

@@ -2,7 +2,12 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheDirInUse, lockCacheDir, useCacheDir } from './cache-mount-lock.js';
+import {
+  cacheDirInUse,
+  claimPrivateCacheDir,
+  lockCacheDir,
+  useCacheDir,
+} from './cache-mount-lock.js';
 
 let dir: string;
 
@@ -24,6 +29,21 @@ describe('cache mount sharing', () => {
     expect(cacheDirInUse(cache)).toBe(true);
     second();
     expect(cacheDirInUse(cache)).toBe(false);
+  });
+
+  it('gives each private user a free instance', () => {
+    const cache = path.join(dir, 'private');
+    const first = claimPrivateCacheDir(cache);
+    const second = claimPrivateCacheDir(cache);
+    const third = claimPrivateCacheDir(cache);
+    expect([first.dir, second.dir, third.dir]).toEqual([cache, `${cache}#1`, `${cache}#2`]);
+
+    // A released instance is the next one handed out, before any new one.
+    second.release();
+    const again = claimPrivateCacheDir(cache);
+    expect(again.dir).toBe(`${cache}#1`);
+    for (const claim of [first, third, again]) claim.release();
+    expect(claimPrivateCacheDir(cache).dir).toBe(cache);
   });
 
   it('lets one holder at a time take a locked cache, in order', async () => {

@@ -21,6 +21,20 @@ export function useCacheDir(dir: string): () => void {
   };
 }
 
+/**
+ * Picks the first instance of a `sharing=private` cache that no RUN of this process uses:
+ * `base` itself, then `base#1`, `base#2`, ... and marks it used until the release runs. An
+ * instance stays on disk for later builds, as BuildKit keeps another cache record for a second
+ * writer. The pick and the mark happen without an await, so two concurrent RUNs never get the
+ * same instance. `#` never occurs in a name that encodeURIComponent made, so no id collides.
+ * NOTE: RUNs of another kiln process on the same cache directory are not seen, so they may share.
+ */
+export function claimPrivateCacheDir(base: string): { dir: string; release: () => void } {
+  let dir = base;
+  for (let instance = 1; cacheDirInUse(dir); instance += 1) dir = `${base}#${instance}`;
+  return { dir, release: useCacheDir(dir) };
+}
+
 /** Tells whether a RUN of this process has `dir` mounted now. */
 export function cacheDirInUse(dir: string): boolean {
   return (inUse.get(dir) ?? 0) > 0;

@@ -70,6 +70,7 @@ export async function executeRun(
     scratchDir: services.scratchDir,
     secrets: services.secrets,
     ssh: services.ssh,
+    sshAgents: services.sshAgents,
     signal: services.signal,
     sourceRoot: (from) => mountSourceRoot(from, services),
   });

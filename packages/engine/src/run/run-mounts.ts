@@ -17,9 +17,9 @@ import type { RunMount } from '@kiln/dockerfile-parser';
 import { EngineError } from '../errors.js';
 import { resolveInRoot, splitPath } from '../util/rootfs-path.js';
 import type { SandboxMount } from './chroot-command.js';
-import { cacheDirInUse, lockCacheDir, useCacheDir } from './cache-mount-lock.js';
+import { claimPrivateCacheDir, lockCacheDir, useCacheDir } from './cache-mount-lock.js';
 import { forwardAgent, openSshAgent } from './ssh-agent.js';
-import type { SshSource } from './ssh-agent.js';
+import type { SshAgentPool, SshSource } from './ssh-agent.js';
 
 const run = promisify(execFile);
 
@@ -39,6 +39,8 @@ export interface RunMountContext {
   secrets: Readonly<Record<string, SecretSource>>;
   /** SSH agents for `type=ssh` mounts, by id (`docker build --ssh`). */
   ssh?: readonly SshSource[] | undefined;
+  /** The build's agents, which outlive this RUN; without it each RUN starts and stops its own. */
+  sshAgents?: SshAgentPool | undefined;
   /** Root of a bind mount's source: the build context, or a stage or image for `from`. */
   sourceRoot(from: string | undefined): Promise<string>;
 }
@@ -102,10 +104,9 @@ export async function prepareRunMounts(
             },
           );
         }
-        const agent = await openSshAgent(source, context.scratchDir);
-        releases.push(() => agent.close());
+        const agentSocket = await openAgentSocket(source, context, releases);
         const forwarder = await forwardAgent(
-          agent.socket,
+          agentSocket,
           { uid: spec.uid ?? 0, gid: spec.gid ?? 0, mode: spec.mode ?? 0o600 },
           context.scratchDir,
         );
@@ -153,18 +154,18 @@ export async function prepareRunMounts(
       } else if (spec.type === 'cache') {
         const id = spec.id ?? spec.target;
         let source = path.join(context.cacheDir, encodeURIComponent(id));
-        if (spec.sharing === 'locked') {
-          releases.push(await lockCacheDir(source, context.signal));
-        } else if (spec.sharing === 'private' && cacheDirInUse(source)) {
-          // BuildKit gives a second writer of a private cache its own fresh directory.
-          // NOTE: that directory is dropped afterwards instead of being kept as another instance.
-          source = await mkdtemp(path.join(context.scratchDir, 'cache-'));
-          temporary.push(source);
+        if (spec.sharing === 'private') {
+          // A private cache in use gives this RUN another instance, kept for later builds.
+          const claimed = claimPrivateCacheDir(source);
+          releases.push(async () => claimed.release());
+          source = claimed.dir;
+        } else {
+          if (spec.sharing === 'locked') releases.push(await lockCacheDir(source, context.signal));
+          const release = useCacheDir(source);
+          releases.push(async () => release());
         }
         await mkdir(source, { recursive: true, mode: spec.mode ?? 0o755 });
         await chown(source, spec.uid ?? 0, spec.gid ?? 0);
-        const release = useCacheDir(source);
-        releases.push(async () => release());
         mounts.push({ kind: 'bind', source, target, readOnly: spec.readonly });
       } else if (bindSource !== undefined) {
         if (spec.readonly) {
@@ -195,6 +196,18 @@ export async function prepareRunMounts(
     changedRootfs: created.length > 0,
     cleanup,
   };
+}
+
+/** Returns the agent socket of `source`, from the build's pool or from an agent for this RUN alone. */
+async function openAgentSocket(
+  source: SshSource,
+  context: RunMountContext,
+  releases: Array<() => Promise<void>>,
+): Promise<string> {
+  if (context.sshAgents !== undefined) return context.sshAgents.socket(source);
+  const agent = await openSshAgent(source, context.scratchDir);
+  releases.push(() => agent.close());
+  return agent.socket;
 }
 
 function unsupported(message: string): EngineError {

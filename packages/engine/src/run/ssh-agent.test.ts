@@ -1,8 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkSshSource, openSshAgent, parseSshSpec } from './ssh-agent.js';
+import { promisify } from 'node:util';
+import { SshAgentPool, checkSshSource, openSshAgent, parseSshSpec } from './ssh-agent.js';
+
+const exec = promisify(execFile);
 
 let dir: string;
 
@@ -92,5 +96,23 @@ describe('checkSshSource', () => {
     await expect(checkSshSource({ id: 'deploy', paths: [key] })).resolves.toEqual({
       keyFiles: [key],
     });
+  });
+});
+
+describe('SshAgentPool', () => {
+  it('starts one agent per source until closed', async () => {
+    const key = path.join(dir, 'pool-key');
+    await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pool', '-f', key]);
+    const pool = new SshAgentPool(dir);
+    const source = { id: 'default', paths: [key] };
+
+    const [first, second] = await Promise.all([pool.socket(source), pool.socket(source)]);
+    expect(second).toBe(first);
+    expect(await pool.socket({ ...source })).toBe(first);
+    expect((await lstat(first)).isSocket()).toBe(true);
+
+    await pool.close();
+    await expect(lstat(first)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(pool.socket(source)).rejects.toMatchObject({ code: 'BUILD_CANCELLED' });
   });
 });

@@ -93,6 +93,51 @@ export async function openSshAgent(
   return startAgentWithKeys(source, scratchDir);
 }
 
+/**
+ * The agents of one build, by `--ssh` source. An agent that kiln starts from key files starts at
+ * the first RUN that mounts it, serves every later RUN, and runs until `close`, which the build
+ * calls when it ends (also on failure or cancel).
+ */
+export class SshAgentPool {
+  readonly #scratchDir: string;
+  readonly #agents = new Map<string, Promise<OpenedSshAgent>>();
+  #closed = false;
+
+  constructor(scratchDir: string = os.tmpdir()) {
+    this.#scratchDir = scratchDir;
+  }
+
+  /** Returns the host socket of the agent that `source` names, starting the agent on first use. */
+  async socket(source: SshSource): Promise<string> {
+    if (this.#closed) {
+      throw new EngineError(
+        'BUILD_CANCELLED',
+        `The build ended before --ssh ${source.id} was opened`,
+      );
+    }
+    const key = JSON.stringify([source.id, source.paths]);
+    let agent = this.#agents.get(key);
+    if (agent === undefined) {
+      const opening = openSshAgent(source, this.#scratchDir);
+      agent = opening;
+      this.#agents.set(key, opening);
+      // A failed start is tried again by the next RUN that mounts the agent.
+      opening.catch(() => {
+        if (this.#agents.get(key) === opening) this.#agents.delete(key);
+      });
+    }
+    return (await agent).socket;
+  }
+
+  /** Stops every agent this pool started (by PID) and removes their directories. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const agents = [...this.#agents.values()];
+    this.#agents.clear();
+    await Promise.allSettled(agents.map(async (agent) => (await agent).close()));
+  }
+}
+
 async function statOrFail(file: string, id: string) {
   return stat(file).catch((error: NodeJS.ErrnoException) => {
     const reason =

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { copyFile, lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -82,7 +82,18 @@ async function kilnAgents(): Promise<string[]> {
   const { stdout } = await exec('pgrep', ['-a', '-f', 'ssh-agent -D -a']).catch(() => ({
     stdout: '',
   }));
-  return stdout
+  return ownedByKiln(stdout);
+}
+
+/** Lists the same agents synchronously, for a build event handler. */
+function kilnAgentsNow(): string[] {
+  const found = spawnSync('pgrep', ['-a', '-f', 'ssh-agent -D -a'], { encoding: 'utf8' });
+  return ownedByKiln(found.stdout);
+}
+
+/** Keeps the `pgrep -a` lines (PID and command) of agents under the temp directory but not the test's. */
+function ownedByKiln(pgrepOutput: string): string[] {
+  return pgrepOutput
     .split('\n')
     .filter((line) => line.includes(os.tmpdir()) && !line.includes(ownSocket));
 }
@@ -103,7 +114,53 @@ describe('RUN --mount=type=ssh', () => {
     expect(output).toContain('comment=kiln-test-key');
     // The RUN wrote nothing, so the mount point left no layer behind.
     expect(result.manifest.layers).toHaveLength(1);
-    // The agent kiln started is stopped after the RUN.
+    // The agent kiln started is stopped when the build ends.
+    expect(await kilnAgents()).toEqual([]);
+  });
+
+  it('starts one agent for all RUNs of a build', async () => {
+    const dockerfile = [
+      'FROM scratch',
+      'COPY agent-query /agent-query',
+      'RUN --mount=type=ssh ["/agent-query"]',
+      'RUN --mount=type=ssh ["/agent-query"]',
+    ].join('\n');
+    // Each RUN's output triggers a look at the running agents, while the RUN holds its mount.
+    const seen: string[][] = [];
+    count += 1;
+    const context = path.join(dir, `context-${count}`);
+    await mkdir(context, { recursive: true });
+    await writeFile(path.join(context, 'Dockerfile'), dockerfile);
+    await copyFile(queryBinary, path.join(context, 'agent-query'));
+    await build({
+      context,
+      noPush: true,
+      ssh: [parseSshSpec(`default=${key}`)],
+      workDir: path.join(dir, 'work'),
+      onEvent: (event) => {
+        if (event.type === 'step-output' && event.line.startsWith('keys='))
+          seen.push(kilnAgentsNow());
+      },
+    });
+
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toHaveLength(1);
+    expect(seen[1]).toEqual(seen[0]);
+    expect(await kilnAgents()).toEqual([]);
+  });
+
+  it('stops the agent when a later step fails', async () => {
+    const failed = await buildWithSsh(
+      [
+        'FROM scratch',
+        'COPY agent-query /agent-query',
+        'RUN --mount=type=ssh ["/agent-query"]',
+        'RUN ["/missing-command"]',
+      ].join('\n'),
+      [parseSshSpec(`default=${key}`)],
+    ).catch((error: unknown) => error);
+
+    expect(failed).toBeInstanceOf(Error);
     expect(await kilnAgents()).toEqual([]);
   });
 

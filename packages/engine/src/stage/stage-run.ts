@@ -8,7 +8,7 @@ import type { SelectedExecutor } from '../plugins/run-executor.js';
 import type { BlobStore } from '../image/blob-store.js';
 import type { ImageBuilder } from '../image/image-builder.js';
 import type { SecretSource } from '../run/run-mounts.js';
-import type { SshSource } from '../run/ssh-agent.js';
+import type { SshAgentPool, SshSource } from '../run/ssh-agent.js';
 import type { MetadataState } from './metadata-instructions.js';
 
 /** The state of one stage while its instructions run. */
@@ -67,6 +67,8 @@ export interface BuildServices {
   secrets: Readonly<Record<string, SecretSource>>;
   /** SSH agents for RUN --mount=type=ssh (`--ssh`); optional so callers that build services need no change. */
   ssh?: readonly SshSource[];
+  /** Agents started for `ssh` key files, kept from their first RUN until the build ends. */
+  sshAgents?: SshAgentPool;
   /** Paths inside each root filesystem that RUN snapshots leave out. */
   ignorePaths: string[];
   /** The layer cache, when the build uses one (`cache.enabled`). */
