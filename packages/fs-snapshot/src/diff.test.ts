@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { diffSnapshots } from './diff.js';
 import type { FileRecord } from './file-record.js';
 import { IgnoreList } from './ignore.js';
+import { RecordTable } from './record-table.js';
 import type { Snapshot } from './snapshot.js';
 
 function file(overrides: Partial<FileRecord> = {}): FileRecord {
@@ -29,7 +30,7 @@ function snapshot(records: Record<string, FileRecord>, ignore: string[] = []): S
   return {
     root: '/r',
     startedAtNs: 0n,
-    records: new Map(Object.entries(records)),
+    records: RecordTable.from(Object.entries(records)),
     children: new Map(),
     racyPaths: [],
     ignore: new IgnoreList(ignore),

@@ -1,6 +1,5 @@
 import type { ChangeSetEntry } from './change-set.js';
-import { sameStat } from './file-record.js';
-import type { FileRecord } from './file-record.js';
+import { RecordTable } from './record-table.js';
 import type { ChangeDetection, Snapshot } from './snapshot.js';
 
 /** Options of {@link diffSnapshots}. */
@@ -31,16 +30,17 @@ export function diffSnapshots(
 ): ChangeSetEntry[] {
   const changed = new Map<string, ChangeSetEntry['kind']>();
   const modified = MODIFIED_CHECKS[options.changeDetection ?? 'full'];
-  for (const [path, record] of after.records) {
-    const previous = before.records.get(path);
-    if (previous === undefined || modified(previous, record)) changed.set(path, 'add');
+  for (let row = 0; row < after.records.size; row++) {
+    const path = after.records.pathAt(row);
+    const previous = before.records.rowOf(path);
+    if (previous === undefined || modified(before.records, previous, after.records, row))
+      changed.set(path, 'add');
   }
 
   for (const path of before.records.keys()) {
     if (after.records.has(path) || after.ignore.covers(path)) continue;
     const slash = path.lastIndexOf('/');
-    const parentSurvives =
-      slash === -1 || after.records.get(path.slice(0, slash))?.type === 'directory';
+    const parentSurvives = slash === -1 || isDirectory(after.records, path.slice(0, slash));
     if (parentSurvives) changed.set(path, 'delete');
   }
 
@@ -55,30 +55,28 @@ function compareCodeUnits(a: string, b: string): number {
   return a > b ? 1 : 0;
 }
 
-const MODIFIED_CHECKS: Record<
-  ChangeDetection,
-  (previous: FileRecord, current: FileRecord) => boolean
-> = {
+/** Whether row `b` of `after` changed from row `a` of `before`. */
+type ModifiedCheck = (before: RecordTable, a: number, after: RecordTable, b: number) => boolean;
+
+const MODIFIED_CHECKS: Record<ChangeDetection, ModifiedCheck> = {
   full: isModified,
-  redo: (previous, current) =>
-    previous.type !== current.type ||
-    previous.mode !== current.mode ||
-    previous.uid !== current.uid ||
-    previous.gid !== current.gid ||
-    previous.size !== current.size ||
-    previous.mtimeNs !== current.mtimeNs ||
-    previous.rdev !== current.rdev ||
-    previous.linkTarget !== current.linkTarget,
-  time: (previous, current) => previous.mtimeNs !== current.mtimeNs,
+  redo: (before, a, after, b) => !RecordTable.sameRedoFields(before, a, after, b),
+  time: (before, a, after, b) => !RecordTable.sameMtime(before, a, after, b),
 };
 
-function isModified(previous: FileRecord, current: FileRecord): boolean {
-  if (!sameStat(previous, current)) return true;
-  if (!previous.racy) return false;
+function isModified(before: RecordTable, a: number, after: RecordTable, b: number): boolean {
+  if (!RecordTable.sameStat(before, a, after, b)) return true;
+  if (!before.isRacy(a)) return false;
   // Equal stat leaves two things a layer stores unchecked: a regular file's content and xattrs.
-  if (previous.type === 'file' && (previous.hash === undefined || previous.hash !== current.hash))
-    return true;
-  return previous.xattrs === undefined || previous.xattrs !== current.xattrs;
+  const hash = before.hashAt(a);
+  if (before.typeAt(a) === 'file' && (hash === undefined || hash !== after.hashAt(b))) return true;
+  const xattrs = before.xattrsAt(a);
+  return xattrs === undefined || xattrs !== after.xattrsAt(b);
+}
+
+function isDirectory(records: RecordTable, path: string): boolean {
+  const row = records.rowOf(path);
+  return row !== undefined && records.typeAt(row) === 'directory';
 }
 
 function addParents(changed: Map<string, ChangeSetEntry['kind']>, after: Snapshot): void {
@@ -87,7 +85,7 @@ function addParents(changed: Map<string, ChangeSetEntry['kind']>, after: Snapsho
     while (slash !== -1) {
       const parent = path.slice(0, slash);
       if (changed.has(parent)) break;
-      if (after.records.get(parent)?.type !== 'directory') break;
+      if (!isDirectory(after.records, parent)) break;
       changed.set(parent, 'add');
       slash = parent.lastIndexOf('/');
     }

@@ -42,31 +42,6 @@ export function fileTypeOf(stats: BigIntStats): FileType | undefined {
   return undefined;
 }
 
-/** Builds a record from an lstat result taken with `bigint: true`. */
-export function recordFromStats(
-  type: FileType,
-  stats: BigIntStats,
-  racySinceNs: bigint,
-  linkTarget?: string,
-): FileRecord {
-  const record: FileRecord = {
-    type,
-    mode: Number(stats.mode),
-    uid: Number(stats.uid),
-    gid: Number(stats.gid),
-    size: Number(stats.size),
-    mtimeNs: stats.mtimeNs,
-    ctimeNs: stats.ctimeNs,
-    dev: stats.dev,
-    ino: stats.ino,
-    nlink: Number(stats.nlink),
-    rdev: type === 'char' || type === 'block' ? stats.rdev : 0n,
-    racy: stats.ctimeNs >= racySinceNs,
-  };
-  if (linkTarget !== undefined) record.linkTarget = linkTarget;
-  return record;
-}
-
 /**
  * True when two records agree on every stat field a change moves: type, mode, owner, size,
  * mtime, ctime, inode, device number and link target. The link count and xattrs are left out

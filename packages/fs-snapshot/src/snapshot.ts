@@ -1,11 +1,10 @@
 import { stat } from 'node:fs/promises';
 
 import { errnoCode, SnapshotError } from './errors.js';
-import { sameStat } from './file-record.js';
-import type { FileRecord } from './file-record.js';
 import { hashFile } from './hash.js';
 import { IgnoreList } from './ignore.js';
 import type { IgnoreOptions } from './ignore.js';
+import { RecordTable } from './record-table.js';
 import { walkTree } from './walk.js';
 import { xattrFingerprint } from './xattr-fingerprint.js';
 
@@ -40,9 +39,12 @@ export interface Snapshot {
   root: string;
   /** Wall-clock time at which the walk started, in nanoseconds since the epoch. */
   startedAtNs: bigint;
-  records: Map<string, FileRecord>;
-  /** Names read from each directory, keyed by its relative path ('' for the root). */
-  children: Map<string, string[]>;
+  records: RecordTable;
+  /**
+   * Names read from each directory, sorted and joined with '/', keyed by its relative path ('' for
+   * the root).
+   */
+  children: Map<string, string>;
   /** Paths that were racy in this snapshot. */
   racyPaths: string[];
   /** The ignore list in force; paths it covers are absent from `records`. */
@@ -80,26 +82,29 @@ export async function takeSnapshot(
  */
 async function fingerprintUndecided(
   root: string,
-  records: Map<string, FileRecord>,
+  records: RecordTable,
   previous: Snapshot | undefined,
 ): Promise<string[]> {
   const racyPaths: string[] = [];
-  for (const [path, record] of records) {
-    if (record.racy) racyPaths.push(path);
+  for (let row = 0; row < records.size; row++) {
+    if (records.isRacy(row)) racyPaths.push(records.pathAt(row));
   }
   const candidates = new Set([...racyPaths, ...(previous?.racyPaths ?? [])]);
   const base = root.endsWith('/') ? root.slice(0, -1) : root;
   for (const path of candidates) {
-    const record = records.get(path);
-    if (record === undefined) continue;
-    const before = previous?.records.get(path);
-    const wasUndecided = before !== undefined && before.racy && sameStat(before, record);
-    if (!record.racy && !wasUndecided) continue;
+    const row = records.rowOf(path);
+    if (row === undefined) continue;
+    const beforeRow = previous?.records.rowOf(path);
+    const wasUndecided =
+      previous !== undefined &&
+      beforeRow !== undefined &&
+      previous.records.isRacy(beforeRow) &&
+      RecordTable.sameStat(previous.records, beforeRow, records, row);
+    if (!records.isRacy(row) && !wasUndecided) continue;
     const absolute = `${base}/${path}`;
-    record.xattrs = xattrFingerprint(absolute);
-    if (record.type !== 'file') continue;
-    const hash = await hashFile(absolute);
-    if (hash !== undefined) record.hash = hash;
+    const xattrs = xattrFingerprint(absolute);
+    const hash = records.typeAt(row) === 'file' ? await hashFile(absolute) : undefined;
+    records.setFingerprint(row, xattrs, hash);
   }
   return racyPaths;
 }

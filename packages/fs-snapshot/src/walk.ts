@@ -2,15 +2,18 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 
 import { errnoCode, SnapshotError } from './errors.js';
-import { fileTypeOf, recordFromStats, sameStat } from './file-record.js';
-import type { FileRecord } from './file-record.js';
+import { fileTypeOf } from './file-record.js';
 import type { IgnoreList } from './ignore.js';
+import { RecordTable } from './record-table.js';
 
 /** The result of a walk: a record per path and the names each directory listed. */
 export interface WalkResult {
-  records: Map<string, FileRecord>;
-  /** Names read from each directory (ignored ones included), keyed by its relative path. */
-  children: Map<string, string[]>;
+  records: RecordTable;
+  /**
+   * Names read from each directory (ignored ones included), sorted and joined with '/' (which no
+   * name contains) into one string, keyed by its relative path.
+   */
+  children: Map<string, string>;
 }
 
 /**
@@ -24,6 +27,7 @@ export interface WalkResult {
  * With `previous`, a directory whose stat is unchanged and was not racy keeps its earlier list
  * of names without a readdir, because creating, removing or renaming an entry moves the
  * directory's mtime and ctime. A symlink whose stat is unchanged keeps its target the same way.
+ * Paths that `previous` contains reuse its path strings, so both snapshots share one string per path.
  */
 export function walkTree(
   root: string,
@@ -33,77 +37,88 @@ export function walkTree(
 ): WalkResult {
   // NOTE: names are decoded as UTF-8, so a name that is not valid UTF-8 comes back altered, fails
   // lstat with ENOENT and is skipped: changes to such paths are never reported.
-  const records = new Map<string, FileRecord>();
-  const children = new Map<string, string[]>();
+  const records = new RecordTable();
+  const children = new Map<string, string>();
   const base = root.endsWith('/') ? root.slice(0, -1) : root;
   // Each pending directory is stored as its relative path ('' for the root).
   const pending: string[] = [''];
+  const beforeRecords = previous?.records;
   while (pending.length > 0) {
     const directory = pending.pop() as string;
-    const names = listDirectory(base, directory, records, previous);
-    if (names === undefined) continue;
-    children.set(directory, names);
+    const listing = listDirectory(base, directory, records, previous);
+    if (listing === undefined) continue;
+    children.set(directory, listing);
+    if (listing === '') continue;
     // Pushed in reverse so that the stack pops children in sorted order.
     const subdirectories: string[] = [];
-    for (const name of names) {
-      const relative = directory === '' ? name : `${directory}/${name}`;
-      if (ignore.hasExact(relative)) continue;
-      const absolute = `${base}/${relative}`;
+    for (const name of listing.split('/')) {
+      const fresh = directory === '' ? name : `${directory}/${name}`;
+      if (ignore.hasExact(fresh)) continue;
+      const absolute = `${base}/${fresh}`;
       const stats = lstatOrUndefined(absolute);
       if (stats === undefined) continue;
       const type = fileTypeOf(stats);
       if (type === undefined) continue;
+      const beforeRow = beforeRecords?.rowOf(fresh);
+      const relative =
+        beforeRecords === undefined || beforeRow === undefined
+          ? fresh
+          : beforeRecords.pathAt(beforeRow);
       const linkTarget =
-        type === 'symlink'
-          ? symlinkTarget(absolute, stats, previous?.records.get(relative))
-          : undefined;
+        type === 'symlink' ? symlinkTarget(absolute, stats, beforeRecords, beforeRow) : undefined;
       if (type === 'symlink' && linkTarget === undefined) continue;
-      records.set(relative, recordFromStats(type, stats, racySinceNs, linkTarget));
+      records.addStats(relative, type, stats, racySinceNs, linkTarget);
       if (type === 'directory') subdirectories.push(relative);
     }
     for (let i = subdirectories.length - 1; i >= 0; i--) pending.push(subdirectories[i] as string);
   }
+  records.trim();
   return { records, children };
 }
 
-/** Returns the sorted names of a directory, from the previous walk where its stat proves them unchanged. */
+/**
+ * Returns the sorted names of a directory joined with '/', from the previous walk where its stat
+ * proves them unchanged.
+ */
 function listDirectory(
   base: string,
   directory: string,
-  records: Map<string, FileRecord>,
+  records: RecordTable,
   previous: WalkResult | undefined,
-): string[] | undefined {
+): string | undefined {
   if (previous !== undefined && directory !== '') {
-    const before = previous.records.get(directory);
-    const now = records.get(directory);
-    const names = previous.children.get(directory);
+    const before = previous.records.rowOf(directory);
+    const now = records.rowOf(directory);
+    const listing = previous.children.get(directory);
     if (
       before !== undefined &&
       now !== undefined &&
-      names !== undefined &&
-      !before.racy &&
-      sameStat(before, now)
+      listing !== undefined &&
+      !previous.records.isRacy(before) &&
+      RecordTable.sameStat(previous.records, before, records, now)
     ) {
-      return names;
+      return listing;
     }
   }
-  return readDirectory(base, directory)?.sort();
+  return readDirectory(base, directory)?.sort().join('/');
 }
 
 function symlinkTarget(
   absolute: string,
   stats: BigIntStats,
-  before: FileRecord | undefined,
+  before: RecordTable | undefined,
+  row: number | undefined,
 ): string | undefined {
   // A symlink's target cannot change in place: a new target needs a new inode and ctime.
   const unchanged =
     before !== undefined &&
-    before.type === 'symlink' &&
-    !before.racy &&
-    before.ino === stats.ino &&
-    before.dev === stats.dev &&
-    before.ctimeNs === stats.ctimeNs;
-  return unchanged ? before.linkTarget : readlinkOrUndefined(absolute);
+    row !== undefined &&
+    before.typeAt(row) === 'symlink' &&
+    !before.isRacy(row) &&
+    before.inoAt(row) === stats.ino &&
+    before.devAt(row) === stats.dev &&
+    before.ctimeNsAt(row) === stats.ctimeNs;
+  return unchanged ? before.linkTargetAt(row) : readlinkOrUndefined(absolute);
 }
 
 function readDirectory(base: string, directory: string): string[] | undefined {
