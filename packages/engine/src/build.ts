@@ -187,6 +187,9 @@ async function buildFromDirectory(options: BuildOptions, set: PluginSet): Promis
       cacheMountDir: options.cache?.dir
         ? path.join(path.resolve(options.cache.dir), 'run-mounts')
         : path.join(work.root, 'cache-mounts'),
+      downloadCacheDir: options.cache?.dir
+        ? path.join(path.resolve(options.cache.dir), 'downloads')
+        : undefined,
       layerCache,
       baseImageCache,
       secrets: options.secrets ?? {},

@@ -39,6 +39,7 @@ export async function copySourcesForKey(
       const download = await downloadUrlOnce(services, pattern, services.scratchDir, {
         checksum: instruction.checksum,
         signal: services.signal,
+        cacheDir: services.downloadCacheDir,
       });
       const digest = await entryDigest(download.hostPath, download.stats);
       sources.set(pattern, { path: pattern, digest, mode: download.stats.mode });

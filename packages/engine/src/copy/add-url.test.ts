@@ -19,6 +19,10 @@ let base: string;
 let count = 0;
 let changing = 'first version\n';
 let changingRequests = 0;
+/** Version the revalidated files serve: an ETag and a body. */
+let validated = { etag: '"v1"', body: 'validated one\n' };
+let fullResponses = 0;
+let notModified = 0;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-add-url-test-'));
@@ -27,6 +31,26 @@ beforeAll(async () => {
       changingRequests += 1;
       response.writeHead(200);
       response.end(changing);
+    } else if (request.url === '/files/validated.txt') {
+      if (request.headers['if-none-match'] === validated.etag) {
+        notModified += 1;
+        response.writeHead(304, { etag: validated.etag });
+        response.end();
+        return;
+      }
+      fullResponses += 1;
+      response.writeHead(200, { etag: validated.etag });
+      response.end(validated.body);
+    } else if (request.url === '/files/dated.txt') {
+      if (request.headers['if-modified-since'] === LAST_MODIFIED) {
+        notModified += 1;
+        response.writeHead(304);
+        response.end();
+        return;
+      }
+      fullResponses += 1;
+      response.writeHead(200, { 'last-modified': LAST_MODIFIED });
+      response.end(BODY);
     } else if (request.url === '/files/data.txt') {
       response.writeHead(200, { 'last-modified': LAST_MODIFIED });
       response.end(BODY);
@@ -45,7 +69,7 @@ afterAll(async () => {
 });
 
 /** Builds `ADD` with the layer cache in `cacheDir` and returns the step's cache status and the file. */
-async function buildCached(line: string, cacheDir: string) {
+async function buildCached(line: string, cacheDir: string, file = 'changing.txt') {
   count += 1;
   const context = path.join(dir, `context-${count}`);
   await mkdir(context, { recursive: true });
@@ -60,7 +84,7 @@ async function buildCached(line: string, cacheDir: string) {
   });
   const digest = result.manifest.layers.at(-1)?.digest.slice(7) as string;
   const blob = path.join(layout, 'blobs/sha256', digest);
-  const { stdout } = await exec('tar', ['-xzOf', blob, 'changing.txt']);
+  const { stdout } = await exec('tar', ['-xzOf', blob, file]);
   return { status: result.cache?.steps.map((step) => step.status), content: stdout };
 }
 
@@ -135,5 +159,48 @@ describe('ADD URL', () => {
       status: ['miss'],
       content: 'second version\n',
     });
+  });
+
+  it('revalidates a stored download by its ETag', async () => {
+    const cacheDir = path.join(dir, 'etag-cache');
+    const line = `ADD ${base}/files/validated.txt /`;
+    fullResponses = 0;
+    notModified = 0;
+
+    expect(await buildCached(line, cacheDir, 'validated.txt')).toEqual({
+      status: ['miss'],
+      content: 'validated one\n',
+    });
+    expect(fullResponses).toBe(1);
+
+    // The next build sends If-None-Match, gets 304 and keys the cache by the stored content.
+    expect(await buildCached(line, cacheDir, 'validated.txt')).toEqual({
+      status: ['hit'],
+      content: 'validated one\n',
+    });
+    expect(fullResponses).toBe(1);
+    expect(notModified).toBe(1);
+
+    validated = { etag: '"v2"', body: 'validated two\n' };
+    expect(await buildCached(line, cacheDir, 'validated.txt')).toEqual({
+      status: ['miss'],
+      content: 'validated two\n',
+    });
+    expect(fullResponses).toBe(2);
+    expect(notModified).toBe(1);
+  });
+
+  it('revalidates a stored download by Last-Modified', async () => {
+    const cacheDir = path.join(dir, 'dated-cache');
+    const line = `ADD ${base}/files/dated.txt /`;
+    fullResponses = 0;
+    notModified = 0;
+
+    await buildCached(line, cacheDir, 'dated.txt');
+    const second = await buildCached(line, cacheDir, 'dated.txt');
+
+    expect(second).toEqual({ status: ['hit'], content: BODY });
+    expect(fullResponses).toBe(1);
+    expect(notModified).toBe(1);
   });
 });

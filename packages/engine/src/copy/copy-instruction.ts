@@ -98,6 +98,7 @@ export async function executeCopy(
       const entry = await downloadUrlOnce(services, pattern, services.scratchDir, {
         checksum: instruction.checksum,
         signal: services.signal,
+        cacheDir: services.downloadCacheDir,
       });
       downloads.add(entry);
       matched.push(entry);

@@ -7,6 +7,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createDigestStream } from '@kiln/oci-spec';
 import type { ContextEntry } from '../context/build-context.js';
 import { EngineError } from '../errors.js';
+import { DownloadStore } from './download-store.js';
+import type { DownloadValidators } from './download-store.js';
 
 /** Tells whether an ADD source is a URL that ADD downloads. */
 export function isUrlSource(source: string): boolean {
@@ -23,51 +25,109 @@ export function urlFileName(url: string): string {
   }
 }
 
+/** Options of an ADD download. */
+export interface DownloadOptions {
+  /** Expected digest of the content, `sha256:<hex>` (`ADD --checksum`). */
+  checksum?: string | undefined;
+  signal?: AbortSignal | undefined;
+  /** Directory that keeps downloads and their validators between builds; none sends no conditional request. */
+  cacheDir?: string | undefined;
+}
+
 /**
  * Downloads an ADD URL into a fresh directory under `scratchDir` and returns it as a copy source:
  * mode 0600 as Docker documents, mtime from `Last-Modified` when the server sends one, and the
  * content checked against `checksum` (`sha256:<hex>`) when given. The body streams to disk.
+ * With `cacheDir`, a download stored there is revalidated by a conditional GET (If-None-Match with
+ * its ETag, If-Modified-Since with its Last-Modified), and on 304 the stored content is used. A
+ * full response replaces the stored one.
  * NOTE: without Last-Modified the file keeps the download time.
  */
 export async function downloadUrl(
   url: string,
   scratchDir: string,
-  options: { checksum?: string | undefined; signal?: AbortSignal | undefined },
+  options: DownloadOptions,
 ): Promise<ContextEntry> {
-  const response = await fetch(url, { redirect: 'follow', signal: options.signal ?? null }).catch(
-    (error: unknown) => {
+  const store = options.cacheDir === undefined ? undefined : new DownloadStore(options.cacheDir);
+  const stored = await store?.open(url);
+  try {
+    const response = await fetch(url, {
+      redirect: 'follow',
+      signal: options.signal ?? null,
+      headers: conditionalHeaders(stored),
+    }).catch((error: unknown) => {
       throw new EngineError('ADD_DOWNLOAD_FAILED', `ADD could not fetch ${url}`, {
         hint: 'Check that the URL is reachable from the build host.',
         cause: error,
       });
-    },
-  );
-  if (!response.ok || response.body === null) {
-    throw new EngineError('ADD_DOWNLOAD_FAILED', `ADD got HTTP ${response.status} for ${url}`, {
-      hint: 'Check the URL; ADD needs a 2xx answer with a body.',
     });
+
+    if (response.status === 304 && stored !== undefined) {
+      await response.body?.cancel();
+      const content = stored.content.createReadStream({ start: 0, autoClose: false });
+      const { entry } = await writeDownload(url, scratchDir, content, stored.lastModified, options);
+      return entry;
+    }
+
+    if (!response.ok || response.body === null) {
+      throw new EngineError('ADD_DOWNLOAD_FAILED', `ADD got HTTP ${response.status} for ${url}`, {
+        hint: 'Check the URL; ADD needs a 2xx answer with a body.',
+      });
+    }
+    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+    const lastModified = response.headers.get('last-modified') ?? undefined;
+    const { entry, digest } = await writeDownload(url, scratchDir, body, lastModified, options);
+    if (store !== undefined) {
+      const validators = { etag: response.headers.get('etag') ?? undefined, lastModified };
+      const keep = validators.etag !== undefined || validators.lastModified !== undefined;
+      // A download that cannot be stored is only fetched in full again next time.
+      await (
+        keep
+          ? store.save(url, entry.hostPath, digest.slice('sha256:'.length), validators)
+          : store.remove(url)
+      ).catch(() => undefined);
+    }
+    return entry;
+  } finally {
+    await stored?.content.close();
   }
+}
+
+function conditionalHeaders(stored: DownloadValidators | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (stored?.etag !== undefined) headers['if-none-match'] = stored.etag;
+  if (stored?.lastModified !== undefined) headers['if-modified-since'] = stored.lastModified;
+  return headers;
+}
+
+/**
+ * Streams `content` into a fresh directory under `scratchDir`, checks `options.checksum`, and
+ * sets the mtime from `lastModified`. Returns the copy source and the content's digest.
+ */
+async function writeDownload(
+  url: string,
+  scratchDir: string,
+  content: Readable,
+  lastModified: string | undefined,
+  options: DownloadOptions,
+): Promise<{ entry: ContextEntry; digest: string }> {
   await mkdir(scratchDir, { recursive: true });
   const dir = await mkdtemp(path.join(scratchDir, 'add-url-'));
   const name = urlFileName(url);
   const file = path.join(dir, name);
-  const digest = createDigestStream('sha256');
-  await pipeline(
-    Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-    digest,
-    createWriteStream(file, { mode: 0o600 }),
-  );
-  if (options.checksum !== undefined && digest.digest() !== options.checksum) {
+  const digestStream = createDigestStream('sha256');
+  await pipeline(content, digestStream, createWriteStream(file, { mode: 0o600 }));
+  const digest = digestStream.digest();
+  if (options.checksum !== undefined && digest !== options.checksum) {
     throw new EngineError(
       'ADD_CHECKSUM_MISMATCH',
-      `ADD --checksum=${options.checksum} does not match ${url}, whose content is ${digest.digest()}`,
+      `ADD --checksum=${options.checksum} does not match ${url}, whose content is ${digest}`,
       { hint: 'Update --checksum to the digest of the file you expect, or fix the URL.' },
     );
   }
-  const lastModified = response.headers.get('last-modified');
-  const mtime = lastModified === null ? undefined : new Date(lastModified);
+  const mtime = lastModified === undefined ? undefined : new Date(lastModified);
   if (mtime !== undefined && !Number.isNaN(mtime.getTime())) await utimes(file, mtime, mtime);
-  return { relativePath: name, hostPath: file, stats: await lstat(file) };
+  return { entry: { relativePath: name, hostPath: file, stats: await lstat(file) }, digest };
 }
 
 /** Downloads of each build, by the build's services object, so they go once the build is gone. */
@@ -82,7 +142,7 @@ export function downloadUrlOnce(
   build: object,
   url: string,
   scratchDir: string,
-  options: { checksum?: string | undefined; signal?: AbortSignal | undefined },
+  options: DownloadOptions,
 ): Promise<ContextEntry> {
   let downloads = downloadsByBuild.get(build);
   if (downloads === undefined) {

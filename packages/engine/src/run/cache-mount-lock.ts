@@ -23,9 +23,8 @@ export function useCacheDir(dir: string): () => void {
 
 /**
  * Picks the first instance of a `sharing=private` cache that no RUN of this process uses:
- * `base` itself, then `base#1`, `base#2`, ... and marks it used until the release runs. An
- * instance stays on disk for later builds, as BuildKit keeps another cache record for a second
- * writer. The pick and the mark happen without an await, so two concurrent RUNs never get the
+ * `base` itself, then `base#1`, `base#2`, ... and marks it used until the release runs. Every
+ * instance stays on disk, so a later build that finds `base` busy reuses the next one. The pick and the mark happen without an await, so two concurrent RUNs never get the
  * same instance. `#` never occurs in a name that encodeURIComponent made, so no id collides.
  * NOTE: RUNs of another kiln process on the same cache directory are not seen, so they may share.
  */

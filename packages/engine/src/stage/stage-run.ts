@@ -63,6 +63,8 @@ export interface BuildServices {
   imageRootfs(image: string): Promise<string>;
   /** Directory that keeps RUN --mount=type=cache contents between builds. */
   cacheMountDir: string;
+  /** Directory that keeps ADD downloads and their validators, when a cache directory is set. */
+  downloadCacheDir?: string | undefined;
   /** Secrets for RUN --mount=type=secret, by id. */
   secrets: Readonly<Record<string, SecretSource>>;
   /** SSH agents for RUN --mount=type=ssh (`--ssh`); optional so callers that build services need no change. */
