@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempDir, pushBusybox, removeTempDir, startRegistry } from '@kiln/testkit';
 import type { TestRegistry } from '@kiln/testkit';
@@ -159,6 +159,25 @@ RUN --mount=type=bind,target=/ctx find /ctx -type f | sort
     const second = await kilnBuild(changed, cacheDir);
     expect(second.statuses).toEqual(['0:1=hit']);
     expect(await readFile(path.join(changed, 'secret.env'), 'utf8')).toBe('TOKEN=two\n');
+  });
+});
+
+describe('reproducible times after a cached COPY', () => {
+  it('gives a later RUN the same mtimes', async () => {
+    const context = await writeContext('times', { f: 'x\n' });
+    await utimes(path.join(context, 'f'), 1717243200, 1717243200);
+    const cacheDir = path.join(tmp, 'cache-times');
+    await writeFile(path.join(context, 'Dockerfile'), 'FROM busybox\nCOPY f /f\nRUN true\n');
+    await kilnBuild(context, cacheDir);
+
+    await writeFile(
+      path.join(context, 'Dockerfile'),
+      'FROM busybox\nCOPY f /f\nRUN stat -c %Y /f > /mtime\n',
+    );
+    const warm = await kilnBuild(context, cacheDir);
+    expect(warm.statuses).toEqual(['0:1=hit', '0:2=miss']);
+    const cold = await kilnBuild(context, undefined, { workDir: path.join(tmp, 'work-times') });
+    expect(warm.result.digest).toBe(cold.result.digest);
   });
 });
 

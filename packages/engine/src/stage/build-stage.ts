@@ -18,6 +18,7 @@ import { argCreatedBy, copyCreatedBy, runCreatedBy } from './history.js';
 import { DEFAULT_SHELL, applyMetadataInstruction } from './metadata-instructions.js';
 import type { BuildServices, StageRun } from './stage-run.js';
 import { DeferredSnapshotter, withoutPlaceholderDirs } from './single-snapshot.js';
+import { fixReproducibleTimes } from './reproducible-times.js';
 import { executeWorkdir } from './workdir-instruction.js';
 
 /**
@@ -167,8 +168,11 @@ async function runInstruction(
       const createdBy = copyCreatedBy(instruction);
       return runCachedStep(run, instruction, services, step, {
         createdBy: () => createdBy,
-        execute: async () =>
-          commitChanges(run, await executeCopy(run, instruction, services), createdBy, services),
+        execute: async () => {
+          const changes = await executeCopy(run, instruction, services);
+          if (services.reproducible) await fixReproducibleTimes(changes);
+          return commitChanges(run, changes, createdBy, services);
+        },
       });
     }
     case 'workdir':
@@ -176,6 +180,7 @@ async function runInstruction(
         createdBy: () => `WORKDIR ${run.meta.config.WorkingDir}`,
         execute: async () => {
           const changes = await executeWorkdir(run, instruction);
+          if (services.reproducible) await fixReproducibleTimes(changes);
           return commitChanges(run, changes, `WORKDIR ${run.meta.config.WorkingDir}`, services);
         },
       });
