@@ -64,16 +64,17 @@ describe('RecordTable', () => {
     expect([...table.keys()]).toEqual(values.map((_, index) => `path${index}`));
   });
 
-  it('keeps rows across growth and trim', () => {
+  it('keeps rows across chunks', () => {
     const table = new RecordTable();
-    for (let i = 0; i < 5000; i++) table.add(`d/f${i}`, record({ ino: BigInt(i), size: i }));
-    table.trim();
-    table.add('after-trim', record({ ino: 99_999n }));
-    expect(table.size).toBe(5001);
+    for (let i = 0; i < 9000; i++) table.add(`d/f${i}`, record({ ino: BigInt(i), size: i }));
+    expect(table.size).toBe(9000);
     expect(table.get('d/f0')?.ino).toBe(0n);
-    expect(table.get('d/f1024')).toEqual(record({ ino: 1024n, size: 1024 }));
-    expect(table.get('d/f4999')?.size).toBe(4999);
-    expect(table.get('after-trim')?.ino).toBe(99_999n);
+    expect(table.get('d/f4095')).toEqual(record({ ino: 4095n, size: 4095 }));
+    expect(table.get('d/f4096')).toEqual(record({ ino: 4096n, size: 4096 }));
+    expect(table.get('d/f8999')?.size).toBe(8999);
+    expect(RecordTable.sameStat(table, 4096, table, 8192)).toBe(false);
+    const copy = RecordTable.from([['x', record({ ino: 8192n, size: 8192 })]]);
+    expect(RecordTable.sameStat(table, 8192, copy, 0)).toBe(true);
   });
 
   it('stores fingerprints set later', () => {

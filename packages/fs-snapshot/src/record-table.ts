@@ -13,7 +13,39 @@ const CTIME = 1;
 const DEV = 2;
 const INO = 3;
 const RDEV = 4;
-const INITIAL_CAPACITY = 1024;
+// Rows are stored in chunks of 4096 rows, so that the table grows without copying its columns.
+const CHUNK_BITS = 12;
+const CHUNK_ROWS = 1 << CHUNK_BITS;
+const ROW_MASK = CHUNK_ROWS - 1;
+const ROW_BYTES = WIDE * 8 + 8 + SMALL * 4 + 2;
+
+/** The columns of up to `CHUNK_ROWS` rows, as views of one buffer. */
+class Chunk {
+  readonly wide: BigInt64Array;
+  // Unsigned for dev, ino and rdev, and 32-bit words to compare without creating a bigint per read.
+  readonly wideUnsigned: BigUint64Array;
+  readonly words: Uint32Array;
+  readonly sizes: Float64Array;
+  readonly small: Uint32Array;
+  readonly types: Uint8Array;
+  readonly racy: Uint8Array;
+
+  constructor() {
+    const buffer = new ArrayBuffer(CHUNK_ROWS * ROW_BYTES);
+    // The 8-byte columns come first, so that every view starts at a multiple of its element size.
+    let offset = 0;
+    this.wide = new BigInt64Array(buffer, offset, CHUNK_ROWS * WIDE);
+    this.wideUnsigned = new BigUint64Array(buffer, offset, CHUNK_ROWS * WIDE);
+    this.words = new Uint32Array(buffer, offset, CHUNK_ROWS * WIDE * 2);
+    offset += CHUNK_ROWS * WIDE * 8;
+    this.sizes = new Float64Array(buffer, offset, CHUNK_ROWS);
+    offset += CHUNK_ROWS * 8;
+    this.small = new Uint32Array(buffer, offset, CHUNK_ROWS * SMALL);
+    offset += CHUNK_ROWS * SMALL * 4;
+    this.types = new Uint8Array(buffer, offset, CHUNK_ROWS);
+    this.racy = new Uint8Array(buffer, offset + CHUNK_ROWS, CHUNK_ROWS);
+  }
+}
 
 /**
  * The records of one snapshot, stored in columns of typed arrays instead of one object with four
@@ -24,15 +56,7 @@ const INITIAL_CAPACITY = 1024;
 export class RecordTable {
   readonly #rows = new Map<string, number>();
   readonly #paths: string[] = [];
-  #types = new Uint8Array(INITIAL_CAPACITY);
-  #racy = new Uint8Array(INITIAL_CAPACITY);
-  #small = new Uint32Array(INITIAL_CAPACITY * SMALL);
-  #sizes = new Float64Array(INITIAL_CAPACITY);
-  #wide = new BigInt64Array(INITIAL_CAPACITY * WIDE);
-  // Views of #wide's buffer: unsigned for dev, ino and rdev, and 32-bit words to compare
-  // without creating a bigint per read.
-  #wideUnsigned = new BigUint64Array(this.#wide.buffer);
-  #words = new Uint32Array(this.#wide.buffer);
+  readonly #chunks: Chunk[] = [];
   // Few paths have these, so they are kept apart, keyed by row.
   readonly #linkTargets = new Map<number, string>();
   readonly #hashes = new Map<number, string>();
@@ -64,11 +88,11 @@ export class RecordTable {
   }
 
   typeAt(row: number): FileType {
-    return TYPES[this.#types[row] as number] as FileType;
+    return TYPES[this.#chunkOf(row).types[row & ROW_MASK] as number] as FileType;
   }
 
   isRacy(row: number): boolean {
-    return this.#racy[row] === 1;
+    return this.#chunkOf(row).racy[row & ROW_MASK] === 1;
   }
 
   linkTargetAt(row: number): string | undefined {
@@ -84,15 +108,15 @@ export class RecordTable {
   }
 
   inoAt(row: number): bigint {
-    return this.#wideUnsigned[row * WIDE + INO] as bigint;
+    return this.#chunkOf(row).wideUnsigned[(row & ROW_MASK) * WIDE + INO] as bigint;
   }
 
   devAt(row: number): bigint {
-    return this.#wideUnsigned[row * WIDE + DEV] as bigint;
+    return this.#chunkOf(row).wideUnsigned[(row & ROW_MASK) * WIDE + DEV] as bigint;
   }
 
   ctimeNsAt(row: number): bigint {
-    return this.#wide[row * WIDE + CTIME] as bigint;
+    return this.#chunkOf(row).wide[(row & ROW_MASK) * WIDE + CTIME] as bigint;
   }
 
   /** Stores a content hash and xattr fingerprint for a row. */
@@ -110,38 +134,42 @@ export class RecordTable {
     linkTarget?: string,
   ): number {
     const row = this.#newRow(path, type, linkTarget);
-    const small = row * SMALL;
-    this.#small[small] = Number(stats.mode);
-    this.#small[small + 1] = Number(stats.uid);
-    this.#small[small + 2] = Number(stats.gid);
-    this.#small[small + 3] = Number(stats.nlink);
-    this.#sizes[row] = Number(stats.size);
-    const wide = row * WIDE;
-    this.#wide[wide + MTIME] = stats.mtimeNs;
-    this.#wide[wide + CTIME] = stats.ctimeNs;
-    this.#wide[wide + DEV] = stats.dev;
-    this.#wide[wide + INO] = stats.ino;
-    this.#wide[wide + RDEV] = type === 'char' || type === 'block' ? stats.rdev : 0n;
-    this.#racy[row] = stats.ctimeNs >= racySinceNs ? 1 : 0;
+    const chunk = this.#chunkOf(row);
+    const index = row & ROW_MASK;
+    const small = index * SMALL;
+    chunk.small[small] = Number(stats.mode);
+    chunk.small[small + 1] = Number(stats.uid);
+    chunk.small[small + 2] = Number(stats.gid);
+    chunk.small[small + 3] = Number(stats.nlink);
+    chunk.sizes[index] = Number(stats.size);
+    const wide = index * WIDE;
+    chunk.wide[wide + MTIME] = stats.mtimeNs;
+    chunk.wide[wide + CTIME] = stats.ctimeNs;
+    chunk.wide[wide + DEV] = stats.dev;
+    chunk.wide[wide + INO] = stats.ino;
+    chunk.wide[wide + RDEV] = type === 'char' || type === 'block' ? stats.rdev : 0n;
+    chunk.racy[index] = stats.ctimeNs >= racySinceNs ? 1 : 0;
     return row;
   }
 
   /** Adds a path not yet in the table from a record and returns its row. */
   add(path: string, record: FileRecord): number {
     const row = this.#newRow(path, record.type, record.linkTarget);
-    const small = row * SMALL;
-    this.#small[small] = record.mode;
-    this.#small[small + 1] = record.uid;
-    this.#small[small + 2] = record.gid;
-    this.#small[small + 3] = record.nlink;
-    this.#sizes[row] = record.size;
-    const wide = row * WIDE;
-    this.#wide[wide + MTIME] = record.mtimeNs;
-    this.#wide[wide + CTIME] = record.ctimeNs;
-    this.#wide[wide + DEV] = record.dev;
-    this.#wide[wide + INO] = record.ino;
-    this.#wide[wide + RDEV] = record.rdev;
-    this.#racy[row] = record.racy ? 1 : 0;
+    const chunk = this.#chunkOf(row);
+    const index = row & ROW_MASK;
+    const small = index * SMALL;
+    chunk.small[small] = record.mode;
+    chunk.small[small + 1] = record.uid;
+    chunk.small[small + 2] = record.gid;
+    chunk.small[small + 3] = record.nlink;
+    chunk.sizes[index] = record.size;
+    const wide = index * WIDE;
+    chunk.wide[wide + MTIME] = record.mtimeNs;
+    chunk.wide[wide + CTIME] = record.ctimeNs;
+    chunk.wide[wide + DEV] = record.dev;
+    chunk.wide[wide + INO] = record.ino;
+    chunk.wide[wide + RDEV] = record.rdev;
+    chunk.racy[index] = record.racy ? 1 : 0;
     if (record.hash !== undefined) this.#hashes.set(row, record.hash);
     if (record.xattrs !== undefined) this.#xattrs.set(row, record.xattrs);
     return row;
@@ -149,20 +177,22 @@ export class RecordTable {
 
   /** Builds the record of a row. */
   recordAt(row: number): FileRecord {
-    const small = row * SMALL;
-    const wide = row * WIDE;
+    const chunk = this.#chunkOf(row);
+    const index = row & ROW_MASK;
+    const small = index * SMALL;
+    const wide = index * WIDE;
     const record: FileRecord = {
       type: this.typeAt(row),
-      mode: this.#small[small] as number,
-      uid: this.#small[small + 1] as number,
-      gid: this.#small[small + 2] as number,
-      size: this.#sizes[row] as number,
-      mtimeNs: this.#wide[wide + MTIME] as bigint,
-      ctimeNs: this.#wide[wide + CTIME] as bigint,
-      dev: this.#wideUnsigned[wide + DEV] as bigint,
-      ino: this.#wideUnsigned[wide + INO] as bigint,
-      nlink: this.#small[small + 3] as number,
-      rdev: this.#wideUnsigned[wide + RDEV] as bigint,
+      mode: chunk.small[small] as number,
+      uid: chunk.small[small + 1] as number,
+      gid: chunk.small[small + 2] as number,
+      size: chunk.sizes[index] as number,
+      mtimeNs: chunk.wide[wide + MTIME] as bigint,
+      ctimeNs: chunk.wide[wide + CTIME] as bigint,
+      dev: chunk.wideUnsigned[wide + DEV] as bigint,
+      ino: chunk.wideUnsigned[wide + INO] as bigint,
+      nlink: chunk.small[small + 3] as number,
+      rdev: chunk.wideUnsigned[wide + RDEV] as bigint,
       racy: this.isRacy(row),
     };
     const linkTarget = this.#linkTargets.get(row);
@@ -190,13 +220,6 @@ export class RecordTable {
     }
   }
 
-  /** Releases the unused capacity of the columns once no more rows are added. */
-  trim(): void {
-    const rows = this.#paths.length;
-    if (rows === this.#types.length) return;
-    this.#resize(rows);
-  }
-
   /**
    * True when row `a` of `left` and row `b` of `right` agree on the stat fields a change moves:
    * type, mode, owner, size, mtime, ctime, inode, device, device number and link target (see
@@ -204,10 +227,12 @@ export class RecordTable {
    */
   static sameStat(left: RecordTable, a: number, right: RecordTable, b: number): boolean {
     if (!RecordTable.#sameShape(left, a, right, b)) return false;
-    const wordsA = a * WIDE * 2;
-    const wordsB = b * WIDE * 2;
+    const wordsA = left.#chunkOf(a).words;
+    const wordsB = right.#chunkOf(b).words;
+    const startA = (a & ROW_MASK) * WIDE * 2;
+    const startB = (b & ROW_MASK) * WIDE * 2;
     for (let i = 0; i < WIDE * 2; i++) {
-      if (left.#words[wordsA + i] !== right.#words[wordsB + i]) return false;
+      if (wordsA[startA + i] !== wordsB[startB + i]) return false;
     }
     return true;
   }
@@ -227,14 +252,18 @@ export class RecordTable {
 
   // Type, mode, owner, size and link target.
   static #sameShape(left: RecordTable, a: number, right: RecordTable, b: number): boolean {
-    const smallA = a * SMALL;
-    const smallB = b * SMALL;
+    const chunkA = left.#chunkOf(a);
+    const chunkB = right.#chunkOf(b);
+    const indexA = a & ROW_MASK;
+    const indexB = b & ROW_MASK;
+    const smallA = indexA * SMALL;
+    const smallB = indexB * SMALL;
     return (
-      left.#types[a] === right.#types[b] &&
-      left.#small[smallA] === right.#small[smallB] &&
-      left.#small[smallA + 1] === right.#small[smallB + 1] &&
-      left.#small[smallA + 2] === right.#small[smallB + 2] &&
-      left.#sizes[a] === right.#sizes[b] &&
+      chunkA.types[indexA] === chunkB.types[indexB] &&
+      chunkA.small[smallA] === chunkB.small[smallB] &&
+      chunkA.small[smallA + 1] === chunkB.small[smallB + 1] &&
+      chunkA.small[smallA + 2] === chunkB.small[smallB + 2] &&
+      chunkA.sizes[indexA] === chunkB.sizes[indexB] &&
       left.#linkTargets.get(a) === right.#linkTargets.get(b)
     );
   }
@@ -246,42 +275,24 @@ export class RecordTable {
     b: number,
     field: number,
   ): boolean {
-    const wordA = (a * WIDE + field) * 2;
-    const wordB = (b * WIDE + field) * 2;
-    return (
-      left.#words[wordA] === right.#words[wordB] &&
-      left.#words[wordA + 1] === right.#words[wordB + 1]
-    );
+    const wordsA = left.#chunkOf(a).words;
+    const wordsB = right.#chunkOf(b).words;
+    const wordA = ((a & ROW_MASK) * WIDE + field) * 2;
+    const wordB = ((b & ROW_MASK) * WIDE + field) * 2;
+    return wordsA[wordA] === wordsB[wordB] && wordsA[wordA + 1] === wordsB[wordB + 1];
+  }
+
+  #chunkOf(row: number): Chunk {
+    return this.#chunks[row >>> CHUNK_BITS] as Chunk;
   }
 
   #newRow(path: string, type: FileType, linkTarget: string | undefined): number {
     const row = this.#paths.length;
-    // Grows by half, not double, so that a large table wastes at most a third of its columns.
-    if (row === this.#types.length) this.#resize(Math.max(INITIAL_CAPACITY, Math.ceil(row * 1.5)));
+    if ((row & ROW_MASK) === 0) this.#chunks.push(new Chunk());
     this.#rows.set(path, row);
     this.#paths.push(path);
-    this.#types[row] = TYPE_CODES.get(type) as number;
+    this.#chunkOf(row).types[row & ROW_MASK] = TYPE_CODES.get(type) as number;
     if (linkTarget !== undefined) this.#linkTargets.set(row, linkTarget);
     return row;
   }
-
-  #resize(capacity: number): void {
-    const rows = this.#paths.length;
-    this.#types = copyInto(new Uint8Array(capacity), this.#types, rows);
-    this.#racy = copyInto(new Uint8Array(capacity), this.#racy, rows);
-    this.#small = copyInto(new Uint32Array(capacity * SMALL), this.#small, rows * SMALL);
-    this.#sizes = copyInto(new Float64Array(capacity), this.#sizes, rows);
-    this.#wide = copyInto(new BigInt64Array(capacity * WIDE), this.#wide, rows * WIDE);
-    this.#wideUnsigned = new BigUint64Array(this.#wide.buffer);
-    this.#words = new Uint32Array(this.#wide.buffer);
-  }
-}
-
-function copyInto<T extends { set(source: T): void; subarray(start: number, end: number): T }>(
-  target: T,
-  source: T,
-  length: number,
-): T {
-  target.set(source.subarray(0, length));
-  return target;
 }

@@ -72,7 +72,6 @@ export function walkTree(
     }
     for (let i = subdirectories.length - 1; i >= 0; i--) pending.push(subdirectories[i] as string);
   }
-  records.trim();
   return { records, children };
 }
 
