@@ -29,6 +29,8 @@ export interface PushImageInput {
   mediaType: string;
   /** Config and layers; they are all in the registry before the manifest is put. */
   blobs: PushImageBlob[];
+  /** Cancels the blob uploads (deleting their open upload sessions); the manifest is then not put. */
+  signal?: AbortSignal;
 }
 
 export interface PushImageResult {
@@ -140,6 +142,7 @@ export class RegistryClient {
       input.blobs.map((blob) =>
         pushBlob(this.#core, this.#uploads, target, blob.descriptor, blob.open, {
           mountFrom: blob.mountFrom ?? [],
+          signal: input.signal,
         }),
       ),
     );
@@ -152,6 +155,18 @@ export class RegistryClient {
       if (result.status === 'fulfilled')
         blobs[input.blobs[index]!.descriptor.digest] = result.value;
     });
+    if (input.signal?.aborted === true) {
+      throw new RegistryError(
+        'ABORTED',
+        `push of ${target.toString()} was aborted before its manifest`,
+        {
+          hint: 'The push was cancelled through its AbortSignal; run it again to finish it.',
+          registry: target.registry,
+          repository: target.repository,
+          cause: input.signal.reason,
+        },
+      );
+    }
     const digest = await pushManifest(this.#core, target, input.manifestBytes, input.mediaType);
     return { digest, blobs };
   }

@@ -25,6 +25,7 @@ export type RegistryErrorCode =
   | 'HTTP_ERROR'
   | 'NETWORK_ERROR'
   | 'TIMEOUT'
+  | 'ABORTED'
   | 'TLS_ERROR'
   | 'INVALID_RESPONSE'
   | 'DIGEST_MISMATCH'

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
@@ -19,7 +20,7 @@ import type { RegistryClientOptions } from './options.js';
 import { RegistryError } from './errors.js';
 import type { RegistryEvent } from './events.js';
 
-function pushInput(image: RandomImage): PushImageInput {
+function pushInput(image: RandomImage, signal?: AbortSignal): PushImageInput {
   return {
     manifestBytes: image.manifestBytes,
     mediaType: image.manifestDescriptor.mediaType,
@@ -27,6 +28,7 @@ function pushInput(image: RandomImage): PushImageInput {
       descriptor: blob.descriptor,
       open: () => createReadStream(blob.path),
     })),
+    signal,
   };
 }
 
@@ -217,5 +219,181 @@ describe('faults between client and registry', () => {
     expect((error as RegistryError).message).toBe(
       `PUT manifest v2 on ${proxy.host}/faults/base failed: UNKNOWN: storage down`,
     );
+  });
+
+  /**
+   * Upload sessions of a repository that still hold data or a start time under the storage root.
+   * docker-registry 2.8.2 deletes both on a DELETE of the session, but keeps the session's
+   * `hashstates` directory until its upload purging runs.
+   */
+  async function liveSessions(repository: string): Promise<string[]> {
+    const dir = join(
+      registry.storageDir,
+      'docker/registry/v2/repositories',
+      repository,
+      '_uploads',
+    );
+    const sessions = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    const live: string[] = [];
+    for (const session of sessions) {
+      const files = await readdir(join(dir, session));
+      if (files.includes('data') || files.includes('startedat')) live.push(session);
+    }
+    return live;
+  }
+
+  /** Returns the status of a GET on each upload session the client sent a PUT, PATCH or DELETE to. */
+  async function sessionStatuses(repository: string): Promise<number[]> {
+    const statuses: number[] = [];
+    for (const path of sessionPaths(repository)) {
+      const response = await request(`${registry.url}${path}`);
+      await response.body.dump();
+      statuses.push(response.statusCode);
+    }
+    return statuses;
+  }
+
+  /** Requests the proxy received for a repository, by method. */
+  function requestsTo(repository: string, method: string) {
+    return proxy.log.filter(
+      (entry) => entry.method === method && entry.path.startsWith(`/v2/${repository}/`),
+    );
+  }
+
+  /** Lets the first `count` PATCH requests through untouched, so that a later rule hits the next. */
+  function passPatches(count: number): void {
+    proxy.addRule({ method: 'PATCH', times: count, fault: { kind: 'delay', ms: 0 } });
+  }
+
+  /** Paths (without query) of the upload sessions that requests other than POST went to. */
+  function sessionPaths(repository: string): string[] {
+    const prefix = `/v2/${repository}/blobs/uploads/`;
+    const paths = proxy.log
+      .filter((entry) => entry.method !== 'POST' && entry.path.startsWith(prefix))
+      .map((entry) => entry.path.replace(/\?.*$/, ''));
+    return [...new Set(paths)];
+  }
+
+  const retriesOf = (method: string) => retries().filter((event) => event.method === method);
+
+  it('deletes the session of a failed push', async () => {
+    proxy.addRule({
+      method: 'PUT',
+      path: /\/blobs\/uploads\//,
+      times: 100,
+      fault: { kind: 'reset-request', afterBytes: 1000 },
+    });
+    const error = await newClient({ retries: { retries: 1, baseDelayMs: 5 } })
+      .pushImage(`${proxy.host}/sessions/failed:v1`, pushInput(image))
+      .catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'NETWORK_ERROR' });
+    expect(requestsTo('sessions/failed', 'DELETE').length).toBeGreaterThan(0);
+    const statuses = await sessionStatuses('sessions/failed');
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.every((status) => status === 404)).toBe(true);
+    expect(await liveSessions('sessions/failed')).toEqual([]);
+  });
+
+  it('deletes the session of an aborted push', async () => {
+    const controller = new AbortController();
+    const client = newClient({ concurrency: 1 });
+    const bigLayer = image.layers[0]!.descriptor.digest;
+    // Slow the big layer's PUT so that the abort arrives while it is in flight.
+    proxy.addRule({
+      method: 'PUT',
+      path: new RegExp(`/blobs/uploads/.*digest=${encodeURIComponent(bigLayer)}`),
+      fault: { kind: 'delay', ms: 2000 },
+    });
+    const pushing = client
+      .pushImage(`${proxy.host}/sessions/aborted:v1`, pushInput(image, controller.signal))
+      .catch((caught: unknown) => caught);
+    for (let waited = 0; waited < 100; waited++) {
+      const puts = requestsTo('sessions/aborted', 'PUT');
+      if (puts.some((entry) => entry.path.includes(encodeURIComponent(bigLayer)))) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    controller.abort();
+    const error = await pushing;
+
+    expect(error).toBeInstanceOf(RegistryError);
+    expect((error as RegistryError).code).toBe('ABORTED');
+    const statuses = await sessionStatuses('sessions/aborted');
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.every((status) => status === 404)).toBe(true);
+    expect(await liveSessions('sessions/aborted')).toEqual([]);
+    expect(
+      requestsTo('sessions/aborted', 'PUT').some((entry) => entry.path.includes('/manifests/')),
+    ).toBe(false);
+  });
+
+  it('resumes a chunk cut before the registry stored it', async () => {
+    // With one transfer at a time the config goes first, then the big layer in 512 KiB chunks:
+    // the cut hits the big layer's second chunk, at offset 524288.
+    passPatches(2);
+    proxy.addRule({
+      method: 'PATCH',
+      path: /\/blobs\/uploads\//,
+      fault: { kind: 'reset-request', afterBytes: 1000 },
+    });
+    const client = newClient({ chunkSize: 512 * 1024, concurrency: 1 });
+    const result = await client.pushImage(`${proxy.host}/sessions/resumed:v1`, pushInput(image));
+
+    expect(result.digest).toBe(image.manifestDescriptor.digest);
+    expect(retriesOf('resume')).toHaveLength(1);
+    expect(retriesOf('upload')).toHaveLength(0);
+    expect(requestsTo('sessions/resumed', 'POST')).toHaveLength(image.layers.length + 1);
+    expect(await liveSessions('sessions/resumed')).toEqual([]);
+    await skopeoCopy(
+      `${registry.host}/sessions/resumed:v1`,
+      `oci:${await makeTempDir('resumed-copy')}:v1`,
+    );
+  });
+
+  it('restarts a chunk cut after the registry wrote part', async () => {
+    // docker-registry 2.8.2 rejects a session whose stored size no longer matches its state.
+    passPatches(2);
+    proxy.addRule({
+      method: 'PATCH',
+      path: /\/blobs\/uploads\//,
+      fault: { kind: 'reset-request', afterBytes: 300_000 },
+    });
+    const client = newClient({ chunkSize: 512 * 1024, concurrency: 1 });
+    const result = await client.pushImage(`${proxy.host}/sessions/restarted:v1`, pushInput(image));
+
+    expect(result.digest).toBe(image.manifestDescriptor.digest);
+    expect(retriesOf('resume')).toHaveLength(0);
+    expect(retriesOf('upload')).toHaveLength(1);
+    const statuses = await sessionStatuses('sessions/restarted');
+    expect(statuses.every((status) => status === 404)).toBe(true);
+    // The cut session keeps its data: docker-registry 2.8.2 rejects every request to it, DELETE
+    // included, because its stored size differs from the offset in the session's state token.
+    const cut = requestsTo('sessions/restarted', 'PATCH').find(
+      (entry) => entry.fault === 'reset-request',
+    );
+    const cutSession = /\/uploads\/([^/?]+)/.exec(cut?.path ?? '')?.[1];
+    expect(await liveSessions('sessions/restarted')).toEqual([cutSession]);
+  });
+
+  it('bounds upload attempts by the retry count', async () => {
+    proxy.addRule({
+      method: 'POST',
+      path: /\/blobs\/uploads\/$/,
+      times: 100,
+      fault: { kind: 'reset' },
+    });
+    const fresh = await makeRandomImage(await makeTempDir('bounded'), { layerSizes: [1000] });
+    const error = await newClient({ concurrency: 1, retries: { retries: 3, baseDelayMs: 1 } })
+      .pushBlob(`${proxy.host}/sessions/bounded`, fresh.layers[0]!.descriptor, () =>
+        createReadStream(fresh.layers[0]!.path),
+      )
+      .catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'NETWORK_ERROR' });
+    // One POST and three retries. Without a shared count, 4 restarts of 4 POST attempts each make 16.
+    expect(requestsTo('sessions/bounded', 'POST')).toHaveLength(4);
   });
 });

@@ -7,7 +7,7 @@ import type { Authenticator } from './auth.js';
 import { withCredentialHint } from './credential-hint.js';
 import { errorFromResponse, RegistryError } from './errors.js';
 import type { RegistryEvent } from './events.js';
-import type { RetryPolicies, RetryPolicy } from './retry.js';
+import type { RetryBudget, RetryPolicies, RetryPolicy } from './retry.js';
 import {
   errorCodeOf,
   isRetryableNetworkError,
@@ -31,6 +31,10 @@ export interface RegistryRequest {
   expect: number[];
   /** Retry on 429, 5xx and connection resets. Off for requests whose failure leaves server state unknown. */
   retry?: boolean;
+  /** Shared with the other requests of one operation; without it the request has its own `retries`. */
+  retryBudget?: RetryBudget;
+  /** Aborts the request and any wait before a retry; the error then has code ABORTED. */
+  signal?: AbortSignal;
   /** Follow redirects (GET and HEAD only); Authorization is dropped when the host changes. */
   followRedirects?: boolean;
   /** For error messages: what was requested, such as "manifest latest". */
@@ -102,6 +106,12 @@ export class RegistryHttp {
     const policy = this.#policies[endpoint.direction];
     let url = new URL(request.target, `${endpoint.origin}/`);
     let attempt = 0;
+    // Returns the number of the next retry, or undefined when the retries are used up.
+    const nextRetry = (): number | undefined => {
+      if (request.retry === false) return undefined;
+      if (request.retryBudget !== undefined) return request.retryBudget.take();
+      return attempt < policy.retries ? attempt + 1 : undefined;
+    };
     let authAttempts = 0;
     let redirects = 0;
     for (;;) {
@@ -124,12 +134,16 @@ export class RegistryHttp {
           method: request.method,
           headers,
           body: request.body === undefined ? undefined : await request.body(),
+          signal: request.signal,
         });
       } catch (error) {
-        if (request.retry !== false && isRetryableNetworkError(error) && attempt < policy.retries) {
-          attempt++;
+        if (request.signal?.aborted === true) throw abortedError(request, endpoint, error);
+        const retry = isRetryableNetworkError(error) ? nextRetry() : undefined;
+        if (retry !== undefined) {
+          attempt = retry;
           await this.#wait(
             policy,
+            endpoint,
             request,
             url,
             attempt,
@@ -182,11 +196,12 @@ export class RegistryHttp {
         return { status, headers: response.headers, body: response.body, url };
       }
 
-      if (request.retry !== false && isRetryableStatus(status) && attempt < policy.retries) {
-        attempt++;
+      const retry = isRetryableStatus(status) ? nextRetry() : undefined;
+      if (retry !== undefined) {
+        attempt = retry;
         await response.body.dump();
         const retryAfter = parseRetryAfter(headerValue(response.headers, 'retry-after'));
-        await this.#wait(policy, request, url, attempt, retryAfter, `HTTP ${status}`);
+        await this.#wait(policy, endpoint, request, url, attempt, retryAfter, `HTTP ${status}`);
         continue;
       }
 
@@ -205,6 +220,7 @@ export class RegistryHttp {
 
   async #wait(
     policy: RetryPolicy,
+    endpoint: Endpoint,
     request: RegistryRequest,
     url: URL,
     attempt: number,
@@ -220,7 +236,7 @@ export class RegistryHttp {
       delayMs,
       reason,
     });
-    await sleep(delayMs);
+    await sleepUnlessAborted(delayMs, request.signal, () => abortedError(request, endpoint));
   }
 
   /** Waits before a retry that the caller runs itself, such as restarting a blob upload. */
@@ -230,11 +246,53 @@ export class RegistryHttp {
     target: string,
     attempt: number,
     reason: string,
+    signal?: AbortSignal,
   ): Promise<void> {
     const delayMs = retryDelay(this.#policies[direction], attempt);
     this.#emit({ type: 'retry', method: what, target, attempt, delayMs, reason });
-    await sleep(delayMs);
+    await sleepUnlessAborted(
+      delayMs,
+      signal,
+      () =>
+        new RegistryError('ABORTED', `${what} of ${target} was aborted`, {
+          hint: 'The operation was cancelled through its AbortSignal; run it again to finish it.',
+          cause: signal?.reason,
+        }),
+    );
   }
+}
+
+/** Sleeps, or raises `onAbort()` as soon as the signal aborts. */
+async function sleepUnlessAborted(
+  delayMs: number,
+  signal: AbortSignal | undefined,
+  onAbort: () => unknown,
+): Promise<void> {
+  try {
+    await sleep(delayMs, undefined, { signal });
+  } catch (error) {
+    if (signal?.aborted === true) throw onAbort();
+    throw error;
+  }
+}
+
+/** Builds the error for a request cancelled through its AbortSignal, with the signal's reason as cause. */
+export function abortedError(
+  request: Pick<RegistryRequest, 'method' | 'what' | 'digest' | 'signal'>,
+  endpoint: Endpoint,
+  cause?: unknown,
+): RegistryError {
+  return new RegistryError(
+    'ABORTED',
+    `${request.method} ${request.what} on ${endpoint.host}/${endpoint.repository} was aborted`,
+    {
+      hint: 'The operation was cancelled through its AbortSignal; run it again to finish it.',
+      registry: endpoint.host,
+      repository: endpoint.repository,
+      digest: request.digest,
+      cause: request.signal?.reason ?? cause,
+    },
+  );
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {

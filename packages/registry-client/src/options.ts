@@ -48,7 +48,10 @@ export interface RegistryClientOptions {
   retries?: number | RetryOptions;
   /** Retries of pull requests (manifests and blobs); default the `retries` count. */
   pullRetries?: number;
-  /** Retries of push requests (uploads, mounts, manifest puts); default the `retries` count. */
+  /**
+   * Retries of push requests (uploads, mounts, manifest puts); default the `retries` count. The
+   * requests, resumed chunks and restarted uploads of one blob share this count.
+   */
   pushRetries?: number;
   /** Blob transfers running at once. Default 4. */
   concurrency?: number;

@@ -7,19 +7,28 @@ import type { ClientCore } from './core.js';
 import { RegistryError } from './errors.js';
 import { headerValue } from './http.js';
 import type { Endpoint } from './transport.js';
+import { RetryBudget } from './retry.js';
 import {
+  cancelUpload,
   chunkMinimum,
+  isRestartable,
   startUpload,
   uploadChunked,
   uploadLocation,
   uploadMonolithic,
 } from './upload.js';
+import type { UploadState } from './upload.js';
 
 export type BlobOpener = () => Readable | Promise<Readable>;
 
 export interface PushBlobOptions {
   /** Repositories of the same registry (names or full references) to try mounting the blob from. */
   mountFrom?: string[];
+  /**
+   * Cancels the push: requests stop, the open upload session is deleted, and the push raises a
+   * RegistryError with code ABORTED.
+   */
+  signal?: AbortSignal;
 }
 
 /** The way a blob came to be in the repository. */
@@ -63,12 +72,15 @@ async function headBlob(
   endpoint: Endpoint,
   digest: string,
   scopes: string[],
+  state?: UploadState,
 ): Promise<boolean> {
   const response = await core.http.request(endpoint, {
     method: 'HEAD',
     target: `/v2/${endpoint.repository}/blobs/${digest}`,
     scopes,
     expect: [200, 404],
+    retryBudget: state?.budget,
+    signal: state?.signal,
     followRedirects: true,
     what: `blob ${digest}`,
     digest,
@@ -88,7 +100,10 @@ function mountRepository(source: string, reference: ImageReference): string | un
 /**
  * Puts a blob into the repository: skipped when HEAD finds it, mounted from another repository
  * of the registry when possible, else uploaded monolithically or in chunks. A failed upload is
- * restarted from a new upload session, because a cut request leaves the old session's content unknown.
+ * restarted from a new upload session, because a cut request leaves the old session's content
+ * unknown, and a chunked upload first tries to resume at the offset the registry reports. All
+ * requests and restarts of one blob share the push retry count (see `RetryBudget`). A session
+ * that will not be committed is deleted before the restart or the error.
  */
 export async function pushBlob(
   core: ClientCore,
@@ -110,7 +125,9 @@ export async function pushBlob(
     mountFrom.unshift(earlier.repository);
   }
 
-  const work = core.pushLimiter.run(() => putBlob(core, endpoint, descriptor, open, mountFrom));
+  const work = core.pushLimiter.run(() =>
+    putBlob(core, endpoint, descriptor, open, mountFrom, options.signal),
+  );
   if (earlier === undefined)
     uploads.set(endpoint.origin, descriptor.digest, endpoint.repository, work);
   return work;
@@ -122,98 +139,114 @@ async function putBlob(
   descriptor: Descriptor,
   open: BlobOpener,
   mountFrom: string[],
+  signal: AbortSignal | undefined,
 ): Promise<PushBlobOutcome> {
   const repository = endpoint.repository;
   const scopes = [repositoryScope(repository, 'pull,push')];
-  if (await headBlob(core, endpoint, descriptor.digest, scopes)) {
+  const state: UploadState = {
+    budget: new RetryBudget(core.http.policy('push').retries),
+    signal,
+    location: undefined,
+  };
+  if (await headBlob(core, endpoint, descriptor.digest, scopes, state)) {
     core.emit({ type: 'blob-exists', repository, digest: descriptor.digest });
     return 'exists';
   }
 
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     try {
-      let location: string | undefined;
-      let minChunk = 0;
-      for (const source of mountFrom) {
-        const mounted = await core.http.request(endpoint, {
-          method: 'POST',
-          target: `/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(source)}`,
-          headers: { 'content-length': '0' },
-          scopes: [...scopes, repositoryScope(source, 'pull')],
-          expect: [201, 202],
-          what: `mount of blob ${descriptor.digest} from ${source}`,
-          digest: descriptor.digest,
-        });
-        await mounted.body.dump();
-        if (mounted.status === 201) {
-          core.emit({ type: 'blob-mounted', repository, from: source, digest: descriptor.digest });
-          return 'mounted';
-        }
-        // 202: the registry did not mount but opened an upload session instead.
-        location = uploadLocation(mounted, endpoint, descriptor);
-        minChunk = chunkMinimum(mounted);
-        break;
-      }
-      if (location === undefined) {
-        const started = await startUpload(core, endpoint, descriptor, scopes);
-        location = uploadLocation(started, endpoint, descriptor);
-        minChunk = chunkMinimum(started);
-      }
-
-      const final =
-        core.chunkSize === undefined
-          ? await uploadMonolithic(core, endpoint, descriptor, open, location, scopes)
-          : await uploadChunked(
-              core,
-              endpoint,
-              descriptor,
-              open,
-              location,
-              scopes,
-              Math.max(core.chunkSize, minChunk),
-            );
-      const served = headerValue(final.headers, 'docker-content-digest');
-      await final.body.dump();
-      if (served !== undefined && served !== descriptor.digest) {
-        throw new RegistryError(
-          'DIGEST_MISMATCH',
-          `registry ${endpoint.host} stored blob ${descriptor.digest} of ${repository} as ${served}`,
-          {
-            registry: endpoint.host,
-            repository,
-            digest: descriptor.digest,
-          },
-        );
-      }
-      core.emit({
-        type: 'blob-pushed',
-        repository,
-        digest: descriptor.digest,
-        size: descriptor.size,
-      });
-      return 'uploaded';
+      return await uploadOnce(core, endpoint, descriptor, open, mountFrom, scopes, state);
     } catch (error) {
-      if (!isRestartable(error) || attempt >= core.http.policy('push').retries) throw error;
+      if (state.location !== undefined) {
+        await cancelUpload(core, endpoint, state.location, scopes);
+        state.location = undefined;
+      }
+      const retry = isRestartable(error) ? state.budget.take() : undefined;
+      if (retry === undefined) throw error;
       await core.http.backoff(
         'push',
         'upload',
         `${endpoint.host}/v2/${repository}/blobs/${descriptor.digest}`,
-        attempt + 1,
+        retry,
         (error as Error).message,
+        signal,
       );
     }
   }
 }
 
-/** Upload failures worth a fresh session: network errors, timeouts, 5xx, 429, or a lost session. */
-function isRestartable(error: unknown): boolean {
-  if (!(error instanceof RegistryError)) return false;
-  if (
-    error.code === 'NETWORK_ERROR' ||
-    error.code === 'TIMEOUT' ||
-    error.code === 'TOOMANYREQUESTS'
-  )
-    return true;
-  if (error.code === 'BLOB_UPLOAD_UNKNOWN' || error.code === 'BLOB_UPLOAD_INVALID') return true;
-  return error.status !== undefined && error.status >= 500;
+/** Mounts or uploads the blob through one upload session, kept in `state.location` while open. */
+async function uploadOnce(
+  core: ClientCore,
+  endpoint: Endpoint,
+  descriptor: Descriptor,
+  open: BlobOpener,
+  mountFrom: string[],
+  scopes: string[],
+  state: UploadState,
+): Promise<PushBlobOutcome> {
+  const repository = endpoint.repository;
+  let minChunk = 0;
+  for (const source of mountFrom) {
+    const mounted = await core.http.request(endpoint, {
+      method: 'POST',
+      target: `/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(descriptor.digest)}&from=${encodeURIComponent(source)}`,
+      headers: { 'content-length': '0' },
+      scopes: [...scopes, repositoryScope(source, 'pull')],
+      expect: [201, 202],
+      retryBudget: state.budget,
+      signal: state.signal,
+      what: `mount of blob ${descriptor.digest} from ${source}`,
+      digest: descriptor.digest,
+    });
+    await mounted.body.dump();
+    if (mounted.status === 201) {
+      core.emit({ type: 'blob-mounted', repository, from: source, digest: descriptor.digest });
+      return 'mounted';
+    }
+    // 202: the registry did not mount but opened an upload session instead.
+    state.location = uploadLocation(mounted, endpoint, descriptor);
+    minChunk = chunkMinimum(mounted);
+    break;
+  }
+  if (state.location === undefined) {
+    const started = await startUpload(core, endpoint, descriptor, scopes, state);
+    state.location = uploadLocation(started, endpoint, descriptor);
+    minChunk = chunkMinimum(started);
+  }
+
+  const final =
+    core.chunkSize === undefined
+      ? await uploadMonolithic(core, endpoint, descriptor, open, scopes, state)
+      : await uploadChunked(
+          core,
+          endpoint,
+          descriptor,
+          open,
+          scopes,
+          state,
+          Math.max(core.chunkSize, minChunk),
+        );
+  // The PUT committed the session, so there is nothing left to cancel.
+  state.location = undefined;
+  const served = headerValue(final.headers, 'docker-content-digest');
+  await final.body.dump();
+  if (served !== undefined && served !== descriptor.digest) {
+    throw new RegistryError(
+      'DIGEST_MISMATCH',
+      `registry ${endpoint.host} stored blob ${descriptor.digest} of ${repository} as ${served}`,
+      {
+        registry: endpoint.host,
+        repository,
+        digest: descriptor.digest,
+      },
+    );
+  }
+  core.emit({
+    type: 'blob-pushed',
+    repository,
+    digest: descriptor.digest,
+    size: descriptor.size,
+  });
+  return 'uploaded';
 }

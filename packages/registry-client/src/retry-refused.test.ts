@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { RegistryClient } from './client.js';
@@ -93,5 +95,48 @@ describe('pull retries of refused connections', () => {
 
     expect(result.bytes.length).toBe(Buffer.byteLength(MANIFEST));
     expect(retries(events).length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/**
+ * Starts a registry that responds to the first request (the blob HEAD) with 404 and then stops
+ * listening, so that every later connection to its port is refused.
+ */
+async function startVanishingRegistry(): Promise<number> {
+  const server = createServer((request, response) => {
+    response.writeHead(404, { connection: 'close' });
+    response.end();
+    server.close();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+describe('push retries of refused connections', () => {
+  it('bounds blob attempts by pushRetries', async () => {
+    const port = await startVanishingRegistry();
+    const events: RegistryEvent[] = [];
+    const registry = new RegistryClient({
+      insecure: true,
+      dockerConfigDir: false,
+      retries: { retries: 3, baseDelayMs: 1, maxDelayMs: 2 },
+      onEvent: (event) => events.push(event),
+    });
+    const content = Buffer.from('layer');
+    const descriptor = {
+      mediaType: 'application/octet-stream',
+      digest: `sha256:${createHash('sha256').update(content).digest('hex')}`,
+      size: content.length,
+    };
+
+    const error = await registry
+      .pushBlob(`127.0.0.1:${port}/app`, descriptor, () => Readable.from([content]))
+      .catch((caught: unknown) => caught);
+    await registry.close();
+
+    expect(error).toMatchObject({ code: 'NETWORK_ERROR' });
+    // One POST and three retries, whether the request layer or the upload restart retried.
+    expect(retries(events)).toHaveLength(3);
+    expect(retries(events).map((event) => event.attempt)).toEqual([1, 2, 3]);
   });
 });

@@ -6,6 +6,7 @@ import {
   parseRetryAfter,
   retryDelay,
   retryPolicy,
+  RetryBudget,
 } from './retry.js';
 
 describe('parseRetryAfter', () => {
@@ -65,5 +66,18 @@ describe('retry classification', () => {
     expect(
       isRetryableNetworkError(Object.assign(new Error('not found'), { code: 'ENOTFOUND' })),
     ).toBe(false);
+  });
+});
+
+describe('RetryBudget', () => {
+  it('numbers retries up to its limit', () => {
+    const budget = new RetryBudget(2);
+    expect(budget.take()).toBe(1);
+    expect(budget.take()).toBe(2);
+    expect(budget.take()).toBeUndefined();
+  });
+
+  it('has no retries with a limit of zero', () => {
+    expect(new RetryBudget(0).take()).toBeUndefined();
   });
 });

@@ -34,6 +34,27 @@ export function retryPolicy(option: number | RetryOptions | undefined): RetryPol
   };
 }
 
+/**
+ * Retries left for an operation that spans several requests, such as pushing one blob. Every
+ * retry of any of its requests, and every restart of its upload, takes one, so the operation makes
+ * at most `limit + 1` attempts in total instead of multiplying the limits of nested retry loops.
+ */
+export class RetryBudget {
+  readonly limit: number;
+  #used = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Takes one retry and returns its 1-based number, or undefined when none are left. */
+  take(): number | undefined {
+    if (this.#used >= this.limit) return undefined;
+    this.#used++;
+    return this.#used;
+  }
+}
+
 /** Statuses worth retrying: rate limiting and server-side failures that may be transient. */
 export function isRetryableStatus(status: number): boolean {
   return (
