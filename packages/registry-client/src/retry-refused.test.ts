@@ -112,6 +112,13 @@ async function startVanishingRegistry(): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+const LAYER = Buffer.from('layer');
+const LAYER_DESCRIPTOR = {
+  mediaType: 'application/octet-stream',
+  digest: `sha256:${createHash('sha256').update(LAYER).digest('hex')}`,
+  size: LAYER.length,
+};
+
 describe('push retries of refused connections', () => {
   it('bounds blob attempts by pushRetries', async () => {
     const port = await startVanishingRegistry();
@@ -122,15 +129,9 @@ describe('push retries of refused connections', () => {
       retries: { retries: 3, baseDelayMs: 1, maxDelayMs: 2 },
       onEvent: (event) => events.push(event),
     });
-    const content = Buffer.from('layer');
-    const descriptor = {
-      mediaType: 'application/octet-stream',
-      digest: `sha256:${createHash('sha256').update(content).digest('hex')}`,
-      size: content.length,
-    };
 
     const error = await registry
-      .pushBlob(`127.0.0.1:${port}/app`, descriptor, () => Readable.from([content]))
+      .pushBlob(`127.0.0.1:${port}/app`, LAYER_DESCRIPTOR, () => Readable.from([LAYER]))
       .catch((caught: unknown) => caught);
     await registry.close();
 
@@ -138,5 +139,31 @@ describe('push retries of refused connections', () => {
     // One POST and three retries, whether the request layer or the upload restart retried.
     expect(retries(events)).toHaveLength(3);
     expect(retries(events).map((event) => event.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('stops retrying once aborted', async () => {
+    const port = await startVanishingRegistry();
+    const events: RegistryEvent[] = [];
+    const controller = new AbortController();
+    // The backoff is long, so only the abort can end the wait before the second retry.
+    const registry = new RegistryClient({
+      insecure: true,
+      dockerConfigDir: false,
+      retries: { retries: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      onEvent: (event) => {
+        events.push(event);
+        if (event.type === 'retry') controller.abort();
+      },
+    });
+
+    const error = await registry
+      .pushBlob(`127.0.0.1:${port}/app`, LAYER_DESCRIPTOR, () => Readable.from([LAYER]), {
+        signal: controller.signal,
+      })
+      .catch((caught: unknown) => caught);
+    await registry.close();
+
+    expect(error).toMatchObject({ code: 'ABORTED' });
+    expect(retries(events)).toHaveLength(1);
   });
 });
