@@ -216,6 +216,8 @@ async function sendChunk(
       // the offset in the state token, so it returns 404 BLOB_UPLOAD_INVALID and the upload restarts.
       const stored = await storedLength(core, endpoint, descriptor, scopes, state);
       if (stored === undefined || stored < offset || stored > end + 1) throw error;
+      // The registry stored the whole chunk and only its response was lost.
+      if (stored > end) return;
       const retry = state.budget.take();
       if (retry === undefined) throw error;
       await core.http.backoff(
@@ -226,7 +228,6 @@ async function sendChunk(
         `${(error as Error).message}; resuming at byte ${stored}`,
         state.signal,
       );
-      if (stored > end) return;
       start = stored;
     }
   }
@@ -262,7 +263,8 @@ async function storedLength(
   }
   await response.body.dump();
   const range = /^(?:bytes=)?0-(\d+)$/.exec(headerValue(response.headers, 'range') ?? '');
-  // distribution reports both an empty session and a one-byte one as "0-0", so that Range gives no size.
+  // docker-registry 2.8.2 returns "0-0" for an empty session, and the same Range also means one
+  // stored byte, so it gives no size.
   if (range === null || range[1] === '0') return undefined;
   if (headerValue(response.headers, 'location') !== undefined) {
     state.location = uploadLocation(response, endpoint, descriptor);
@@ -271,7 +273,7 @@ async function storedLength(
 }
 
 function openLocation(state: UploadState): string {
-  if (state.location === undefined) throw new Error('no upload session is open');
+  if (state.location === undefined) throw new Error('internal error: no upload session is open');
   return state.location;
 }
 
