@@ -1,11 +1,12 @@
 /* global console, process */
-// One measurement for snapshot-bench.mjs: argv = KIND ROOT WORKDIR RUNS; prints one JSON line.
+// One measurement for snapshot-bench.mjs: argv = KIND ROOT WORKDIR RUNS DIST; prints one JSON line.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-import { LayeredOverlaySnapshotter, WalkSnapshotter, probeOverlay } from '../dist/index.js';
-
-const [kind, root, workDir, runsText] = process.argv.slice(2);
+const [kind, root, workDir, runsText, dist] = process.argv.slice(2);
+const distIndex = dist === undefined ? '../dist/index.js' : pathToFileURL(join(dist, 'index.js'));
+const { LayeredOverlaySnapshotter, WalkSnapshotter, probeOverlay } = await import(distIndex);
 const runs = Number(runsText);
 
 if (kind === 'overlay') {

@@ -4,16 +4,22 @@
 // Run with `pnpm --filter @kiln/fs-snapshot bench` after building the package. Each measurement
 // runs in its own child process so that its peak RSS is its own.
 // Env: KILN_BENCH_SIZES (default 10000,100000,300000), KILN_BENCH_DIR (default the OS temp dir),
-// KILN_BENCH_RUNS (changes() calls per measurement, default 5).
+// KILN_BENCH_RUNS (changes() calls per measurement, default 5), KILN_BENCH_KINDS (default
+// walk,overlay) and KILN_BENCH_DISTS (builds of this package to measure side by side, comma-separated,
+// default ../dist). To compare a change with the code before it in one run, copy dist aside first.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const measureScript = fileURLToPath(new URL('./measure-snapshot.mjs', import.meta.url));
 const sizes = (process.env.KILN_BENCH_SIZES ?? '10000,100000,300000').split(',').map(Number);
 const runs = Number(process.env.KILN_BENCH_RUNS ?? 5);
+const kinds = (process.env.KILN_BENCH_KINDS ?? 'walk,overlay').split(',');
+const dists = (
+  process.env.KILN_BENCH_DISTS ?? fileURLToPath(new URL('../dist', import.meta.url))
+).split(',');
 const benchDir = mkdtempSync(join(process.env.KILN_BENCH_DIR ?? tmpdir(), 'kiln-snapshot-bench-'));
 
 /** Writes `count` small files, 50 per directory and 20 directories per parent, like a root filesystem. */
@@ -42,10 +48,10 @@ function timeFind(root) {
   return median(times);
 }
 
-function measure(kind, root) {
+function measure(kind, root, dist) {
   const result = spawnSync(
     process.execPath,
-    [measureScript, kind, root, join(benchDir, 'work'), String(runs)],
+    [measureScript, kind, root, join(benchDir, 'work'), String(runs), resolve(dist)],
     {
       encoding: 'utf8',
     },
@@ -80,16 +86,19 @@ try {
     // Flush the generated files now, so that no measurement pays for writing them back.
     execFileSync('sync');
     const findMs = timeFind(root);
-    for (const kind of ['walk', 'overlay']) {
-      const m = measure(kind, root);
-      if (m.unavailable) {
-        console.log(`| ${size} | ${kind} | unavailable: ${m.unavailable} | | | | | |`);
-        continue;
+    for (const kind of kinds) {
+      for (const dist of dists) {
+        const label = dists.length > 1 ? `${kind} (${basename(dist)})` : kind;
+        const m = measure(kind, root, dist);
+        if (m.unavailable) {
+          console.log(`| ${size} | ${label} | unavailable: ${m.unavailable} | | | | | |`);
+          continue;
+        }
+        const ratio = (m.changesMs / findMs).toFixed(2);
+        console.log(
+          `| ${size} | ${label} | ${format(m.initMs)} | ${format(m.changesMs)} | ${m.entries} | ${(m.maxRssKiB / 1024).toFixed(0)} | ${format(findMs)} | ${ratio} |`,
+        );
       }
-      const ratio = (m.changesMs / findMs).toFixed(2);
-      console.log(
-        `| ${size} | ${kind} | ${format(m.initMs)} | ${format(m.changesMs)} | ${m.entries} | ${(m.maxRssKiB / 1024).toFixed(0)} | ${format(findMs)} | ${ratio} |`,
-      );
     }
     rmSync(root, { recursive: true, force: true });
   }
