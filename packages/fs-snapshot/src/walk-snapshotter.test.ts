@@ -76,6 +76,25 @@ describe('WalkSnapshotter', () => {
     ]);
   });
 
+  it('reports files added to an empty directory', async () => {
+    await mkdir(join(root, 'var/empty'), { recursive: true });
+    const snapshotter = await initialized();
+    expect(entries(await snapshotter.changes())).toEqual([]);
+    await writeFile(join(root, 'var/empty/first'), '1\n');
+    expect(entries(await snapshotter.changes())).toEqual([
+      'add var',
+      'add var/empty',
+      'add var/empty/first',
+    ]);
+    await writeFile(join(root, 'var/empty/second'), '2\n');
+    expect(entries(await snapshotter.changes())).toEqual([
+      'add var',
+      'add var/empty',
+      'add var/empty/second',
+    ]);
+    expect(snapshotter.baseline?.children.get('var/empty')).toBe('first/second');
+  });
+
   it('leaves parents out when asked', async () => {
     const snapshotter = new WalkSnapshotter(root, {
       ignoreMounts: false,
