@@ -353,8 +353,11 @@ describe('faults between client and registry', () => {
     );
   });
 
-  it('restarts a chunk cut after the registry wrote part', async () => {
-    // docker-registry 2.8.2 rejects a session whose stored size no longer matches its state.
+  it('recovers from a chunk cut mid-body', async () => {
+    // How much of the cut body reaches the registry varies between runs, because the proxy drops
+    // what it has not flushed. When docker-registry 2.8.2 stored none of it, the chunk resumes.
+    // When it stored part, it rejects the session (its size no longer matches the state token)
+    // and the upload restarts.
     passPatches(2);
     proxy.addRule({
       method: 'PATCH',
@@ -362,20 +365,23 @@ describe('faults between client and registry', () => {
       fault: { kind: 'reset-request', afterBytes: 300_000 },
     });
     const client = newClient({ chunkSize: 512 * 1024, concurrency: 1 });
-    const result = await client.pushImage(`${proxy.host}/sessions/restarted:v1`, pushInput(image));
+    const result = await client.pushImage(`${proxy.host}/sessions/recovered:v1`, pushInput(image));
 
     expect(result.digest).toBe(image.manifestDescriptor.digest);
-    expect(retriesOf('resume')).toHaveLength(0);
-    expect(retriesOf('upload')).toHaveLength(1);
-    const statuses = await sessionStatuses('sessions/restarted');
+    const restarted = retriesOf('upload').length;
+    expect(retriesOf('resume').length + restarted).toBe(1);
+    const statuses = await sessionStatuses('sessions/recovered');
     expect(statuses.every((status) => status === 404)).toBe(true);
-    // The cut session keeps its data: docker-registry 2.8.2 rejects every request to it, DELETE
-    // included, because its stored size differs from the offset in the session's state token.
-    const cut = requestsTo('sessions/restarted', 'PATCH').find(
+    // A rejected session keeps its data, because the registry rejects its DELETE as well.
+    const cut = requestsTo('sessions/recovered', 'PATCH').find(
       (entry) => entry.fault === 'reset-request',
     );
     const cutSession = /\/uploads\/([^/?]+)/.exec(cut?.path ?? '')?.[1];
-    expect(await liveSessions('sessions/restarted')).toEqual([cutSession]);
+    expect(await liveSessions('sessions/recovered')).toEqual(restarted === 1 ? [cutSession] : []);
+    await skopeoCopy(
+      `${registry.host}/sessions/recovered:v1`,
+      `oci:${await makeTempDir('recovered-copy')}:v1`,
+    );
   });
 
   it('bounds upload attempts by the retry count', async () => {

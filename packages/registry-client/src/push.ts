@@ -147,6 +147,7 @@ async function putBlob(
     budget: new RetryBudget(core.http.policy('push').retries),
     signal,
     location: undefined,
+    resumed: false,
   };
   if (await headBlob(core, endpoint, descriptor.digest, scopes, state)) {
     core.emit({ type: 'blob-exists', repository, digest: descriptor.digest });
@@ -161,7 +162,8 @@ async function putBlob(
         await cancelUpload(core, endpoint, state.location, scopes);
         state.location = undefined;
       }
-      const retry = isRestartable(error) ? state.budget.take() : undefined;
+      const retry = isRestartable(error, state) ? state.budget.take() : undefined;
+      state.resumed = false;
       if (retry === undefined) throw error;
       await core.http.backoff(
         'push',

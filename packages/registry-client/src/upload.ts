@@ -21,6 +21,8 @@ export interface UploadState {
   signal: AbortSignal | undefined;
   /** Latest Location of the open upload session; undefined when none is open or it was committed. */
   location: string | undefined;
+  /** True once a chunk of the open session was resumed after a failed PATCH. */
+  resumed: boolean;
 }
 
 export function startUpload(
@@ -229,6 +231,7 @@ async function sendChunk(
         state.signal,
       );
       start = stored;
+      state.resumed = true;
     }
   }
 }
@@ -277,8 +280,12 @@ function openLocation(state: UploadState): string {
   return state.location;
 }
 
-/** Upload failures worth a fresh session: network errors, timeouts, 5xx, 429, or a lost session. */
-export function isRestartable(error: unknown): boolean {
+/**
+ * Upload failures worth a fresh session: network errors, timeouts, 5xx, 429, or a lost session.
+ * After a resume, a commit rejected for its digest or size also restarts, because the cut PATCH
+ * may have written to the session after the registry reported its size.
+ */
+export function isRestartable(error: unknown, state?: UploadState): boolean {
   if (!(error instanceof RegistryError)) return false;
   if (
     error.code === 'NETWORK_ERROR' ||
@@ -287,6 +294,8 @@ export function isRestartable(error: unknown): boolean {
   )
     return true;
   if (error.code === 'BLOB_UPLOAD_UNKNOWN' || error.code === 'BLOB_UPLOAD_INVALID') return true;
+  if (state?.resumed === true && (error.code === 'DIGEST_INVALID' || error.code === 'SIZE_INVALID'))
+    return true;
   return error.status !== undefined && error.status >= 500;
 }
 
