@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { SnapshotError } from './errors.js';
 import { sameStat } from './file-record.js';
 import type { FileRecord } from './file-record.js';
 import { RecordTable } from './record-table.js';
@@ -66,15 +67,37 @@ describe('RecordTable', () => {
 
   it('keeps rows across chunks', () => {
     const table = new RecordTable();
-    for (let i = 0; i < 9000; i++) table.add(`d/f${i}`, record({ ino: BigInt(i), size: i }));
+    const name = (i: number): string => `d/f${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < 9000; i++) table.add(name(i), record({ ino: BigInt(i), size: i }));
     expect(table.size).toBe(9000);
-    expect(table.get('d/f0')?.ino).toBe(0n);
-    expect(table.get('d/f4095')).toEqual(record({ ino: 4095n, size: 4095 }));
-    expect(table.get('d/f4096')).toEqual(record({ ino: 4096n, size: 4096 }));
-    expect(table.get('d/f8999')?.size).toBe(8999);
+    expect(table.get(name(0))?.ino).toBe(0n);
+    expect(table.get(name(4095))).toEqual(record({ ino: 4095n, size: 4095 }));
+    expect(table.get(name(4096))).toEqual(record({ ino: 4096n, size: 4096 }));
+    expect(table.get(name(8999))?.size).toBe(8999);
+    expect(table.get('d/f9000')).toBeUndefined();
     expect(RecordTable.sameStat(table, 4096, table, 8192)).toBe(false);
     const copy = RecordTable.from([['x', record({ ino: 8192n, size: 8192 })]]);
     expect(RecordTable.sameStat(table, 8192, copy, 0)).toBe(true);
+  });
+
+  it('finds paths by directory run', () => {
+    const paths = ['b', 'a/y', 'a', 'a/x/1', 'c', 'a/x', 'a/x/0', 'a/z', 'a-b', 'a-b/q'];
+    const table = RecordTable.from(paths.map((path, index) => [path, record({ size: index })]));
+    for (const [index, path] of paths.entries()) {
+      expect(table.get(path)?.size, path).toBe(index);
+    }
+    for (const missing of ['', 'a/', 'a/w', 'a/x/2', 'd', 'a/x/0/1', 'b/a']) {
+      expect(table.has(missing), missing).toBe(false);
+    }
+    expect(table.rowIn('a/x', 'a/x/1')).toBe(table.rowOf('a/x/1'));
+  });
+
+  it('rejects rows added out of order', () => {
+    const table = new RecordTable();
+    table.add('d/b', record());
+    expect(() => table.add('d/a', record())).toThrow(/d\/a added out of order/);
+    table.add('e', record());
+    expect(() => table.add('d/c', record())).toThrow(SnapshotError);
   });
 
   it('stores fingerprints set later', () => {

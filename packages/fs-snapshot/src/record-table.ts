@@ -1,5 +1,6 @@
 import type { BigIntStats } from 'node:fs';
 
+import { SnapshotError } from './errors.js';
 import type { FileRecord, FileType } from './file-record.js';
 
 const TYPES: readonly FileType[] = ['file', 'directory', 'symlink', 'char', 'block', 'fifo'];
@@ -49,12 +50,19 @@ class Chunk {
 
 /**
  * The records of one snapshot, stored in columns of typed arrays instead of one object with four
- * bigints per path. A row takes 66 bytes of columns besides its path string and map entry.
+ * bigints per path. A row takes 66 bytes of columns besides its path string.
  * Rows are numbered in insertion order. `get` and iteration build `FileRecord` objects on demand,
  * and the static comparisons work on rows without allocating.
+ *
+ * The rows of one directory are added together and in sorted order, as a walk lists them, so a
+ * path is found by its directory's run of rows and a binary search in it. That keeps one map entry
+ * per directory instead of one per path.
  */
 export class RecordTable {
-  readonly #rows = new Map<string, number>();
+  // Directory path ('' for the root) to the index of its run in #runStarts and #runLengths.
+  readonly #runs = new Map<string, number>();
+  readonly #runStarts: number[] = [];
+  readonly #runLengths: number[] = [];
   readonly #paths: string[] = [];
   readonly #chunks: Chunk[] = [];
   // Few paths have these, so they are kept apart, keyed by row.
@@ -62,10 +70,14 @@ export class RecordTable {
   readonly #hashes = new Map<number, string>();
   readonly #xattrs = new Map<number, string>();
 
-  /** Builds a table from records, as tests and callers holding `FileRecord`s need. */
+  /** Builds a table from records in any order, as tests and callers holding `FileRecord`s need. */
   static from(entries: Iterable<readonly [string, FileRecord]>): RecordTable {
+    const sorted = [...entries].sort(([a], [b]) => {
+      const byDirectory = compareCodeUnits(directoryOf(a), directoryOf(b));
+      return byDirectory === 0 ? compareCodeUnits(a, b) : byDirectory;
+    });
     const table = new RecordTable();
-    for (const [path, record] of entries) table.add(path, record);
+    for (const [path, record] of sorted) table.add(path, record);
     return table;
   }
 
@@ -75,11 +87,27 @@ export class RecordTable {
 
   /** Returns the row of a path, or undefined when the path has no record. */
   rowOf(path: string): number | undefined {
-    return this.#rows.get(path);
+    return this.rowIn(directoryOf(path), path);
+  }
+
+  /** Returns the row of a path in `directory` (its path up to the last '/', or ''), or undefined. */
+  rowIn(directory: string, path: string): number | undefined {
+    const run = this.#runs.get(directory);
+    if (run === undefined) return undefined;
+    let low = this.#runStarts[run] as number;
+    let high = low + (this.#runLengths[run] as number) - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const candidate = this.#paths[middle] as string;
+      if (candidate === path) return middle;
+      if (candidate < path) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
   }
 
   has(path: string): boolean {
-    return this.#rows.has(path);
+    return this.rowOf(path) !== undefined;
   }
 
   /** Returns the path of a row: the table's own key string, which a later walk can reuse. */
@@ -206,7 +234,7 @@ export class RecordTable {
 
   /** Builds the record of a path, or returns undefined when the path has no record. */
   get(path: string): FileRecord | undefined {
-    const row = this.#rows.get(path);
+    const row = this.rowOf(path);
     return row === undefined ? undefined : this.recordAt(row);
   }
 
@@ -286,13 +314,51 @@ export class RecordTable {
     return this.#chunks[row >>> CHUNK_BITS] as Chunk;
   }
 
+  // Extends the last run when the path is in its directory and sorts after its last path, or
+  // starts a new run for a directory that has none yet.
+  #appendToRun(path: string, row: number): void {
+    const directory = directoryOf(path);
+    const last = this.#runStarts.length - 1;
+    const lastPath = this.#paths[row - 1];
+    if (last >= 0 && lastPath !== undefined && directoryOf(lastPath) === directory) {
+      if (!(lastPath < path)) throw outOfOrder(path, lastPath);
+      this.#runLengths[last] = (this.#runLengths[last] as number) + 1;
+      return;
+    }
+    if (this.#runs.has(directory)) throw outOfOrder(path, lastPath ?? '');
+    this.#runs.set(directory, this.#runStarts.length);
+    this.#runStarts.push(row);
+    this.#runLengths.push(1);
+  }
+
   #newRow(path: string, type: FileType, linkTarget: string | undefined): number {
     const row = this.#paths.length;
+    this.#appendToRun(path, row);
     if ((row & ROW_MASK) === 0) this.#chunks.push(new Chunk());
-    this.#rows.set(path, row);
     this.#paths.push(path);
     this.#chunkOf(row).types[row & ROW_MASK] = TYPE_CODES.get(type) as number;
     if (linkTarget !== undefined) this.#linkTargets.set(row, linkTarget);
     return row;
   }
+}
+
+/** Returns the path of the directory that contains `path`, or '' at the top level. */
+function directoryOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? '' : path.slice(0, slash);
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  if (a < b) return -1;
+  return a > b ? 1 : 0;
+}
+
+function outOfOrder(path: string, previous: string): SnapshotError {
+  return new SnapshotError(
+    'WALK_FAILED',
+    `record for ${path} added out of order after ${previous}`,
+    {
+      hint: 'Add the records of one directory together and sorted, or build the table with RecordTable.from.',
+    },
+  );
 }

@@ -59,7 +59,7 @@ export function walkTree(
       if (stats === undefined) continue;
       const type = fileTypeOf(stats);
       if (type === undefined) continue;
-      const beforeRow = beforeRecords?.rowOf(fresh);
+      const beforeRow = beforeRecords?.rowIn(directory, fresh);
       const relative =
         beforeRecords === undefined || beforeRow === undefined
           ? fresh
