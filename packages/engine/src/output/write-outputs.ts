@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { parseReference } from '@kiln/oci-spec';
 import type { ImageReference } from '@kiln/oci-spec';
 import type { RegistryClient } from '@kiln/registry-client';
-import { EngineError } from '../errors.js';
+import { EngineError, cancelledError } from '../errors.js';
 import type { BuildEvent } from '../events.js';
 import type { BlobStore } from '../image/blob-store.js';
 import type { AssembledImage } from '../image/image-builder.js';
@@ -31,7 +31,7 @@ export async function writeOutputs(
     for (const destination of destinations) {
       emit({ type: 'push-start', destination: destination.toString() });
       try {
-        await pushTo(client, destination, image, store, layerSources);
+        await pushTo(client, destination, image, store, layerSources, options.signal);
       } catch (error) {
         if (!options.pushIgnoreImmutableTagErrors || !isImmutableTagError(error)) throw error;
         emit({
@@ -131,6 +131,7 @@ async function pushTo(
   image: AssembledImage,
   store: BlobStore,
   layerSources: ReadonlyMap<string, string[]>,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const blobs = [
     {
@@ -148,8 +149,11 @@ async function pushTo(
       manifestBytes: image.manifestBytes,
       mediaType: image.mediaType,
       blobs,
+      ...(signal === undefined ? {} : { signal }),
     });
   } catch (error) {
+    // A cancelled push has deleted its open upload sessions; report the cancel, not a push error.
+    if (signal?.aborted) throw cancelledError(signal.reason);
     throw new EngineError(
       'PUSH_FAILED',
       `Pushing to ${destination.toString()} failed: ${(error as Error).message}`,
