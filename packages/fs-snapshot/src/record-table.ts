@@ -110,7 +110,7 @@ export class RecordTable {
     return this.rowOf(path) !== undefined;
   }
 
-  /** Returns the path of a row: the table's own key string, which a later walk can reuse. */
+  /** Returns the path of a row as the string the table stores, which a later walk can reuse. */
   pathAt(row: number): string {
     return this.#paths[row] as string;
   }
