@@ -95,6 +95,22 @@ describe('WalkSnapshotter', () => {
     expect(snapshotter.baseline?.children.get('var/empty')).toBe('first/second');
   });
 
+  it('walks names that decode to the same string', async () => {
+    const directory = join(root, 'var/names');
+    await mkdir(directory, { recursive: true });
+    // Both invalid UTF-8 names decode to U+FFFD, the name of the third file.
+    for (const bytes of [[0xff], [0xfe], [0xef, 0xbf, 0xbd]]) {
+      await writeFile(Buffer.concat([Buffer.from(`${directory}/`), Buffer.from(bytes)]), 'x');
+    }
+    const snapshotter = await initialized();
+    await writeFile(join(directory, '\ufffd'), 'changed');
+    expect(entries(await snapshotter.changes())).toEqual([
+      'add var',
+      'add var/names',
+      'add var/names/\ufffd',
+    ]);
+  });
+
   it('leaves parents out when asked', async () => {
     const snapshotter = new WalkSnapshotter(root, {
       ignoreMounts: false,

@@ -51,7 +51,11 @@ export function walkTree(
     if (listing === '') continue;
     // Pushed in reverse so that the stack pops children in sorted order.
     const subdirectories: string[] = [];
+    let previousName: string | undefined;
     for (const name of listing.split('/')) {
+      // Two names that are not valid UTF-8 can decode to the same string, and a table row is unique.
+      if (name === previousName) continue;
+      previousName = name;
       const fresh = directory === '' ? name : `${directory}/${name}`;
       if (ignore.hasExact(fresh)) continue;
       const absolute = `${base}/${fresh}`;
