@@ -19,6 +19,7 @@ export { diffSnapshots } from './diff.js';
 export type { DiffOptions } from './diff.js';
 export { findHardlinkGroups } from './hardlinks.js';
 export { sameStat } from './file-record.js';
+export { RecordTable } from './record-table.js';
 export type { FileRecord, FileType } from './file-record.js';
 export {
   IgnoreList,
