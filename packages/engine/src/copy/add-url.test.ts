@@ -68,8 +68,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Builds `ADD` with the layer cache in `cacheDir` and returns the step's cache status and the file. */
-async function buildCached(line: string, cacheDir: string, file = 'changing.txt') {
+/** Builds `FROM scratch` plus `line` into a new layout; returns the result and the last layer's blob path. */
+async function buildLine(
+  line: string,
+  cache?: { enabled: true; dir: string },
+): Promise<{ result: Awaited<ReturnType<typeof build>>; blob: string }> {
   count += 1;
   const context = path.join(dir, `context-${count}`);
   await mkdir(context, { recursive: true });
@@ -80,32 +83,24 @@ async function buildCached(line: string, cacheDir: string, file = 'changing.txt'
     noPush: true,
     ociLayoutPath: layout,
     workDir: path.join(dir, 'work'),
-    cache: { enabled: true, dir: cacheDir },
+    ...(cache === undefined ? {} : { cache }),
   });
   const digest = result.manifest.layers.at(-1)?.digest.slice(7) as string;
-  const blob = path.join(layout, 'blobs/sha256', digest);
+  return { result, blob: path.join(layout, 'blobs/sha256', digest) };
+}
+
+/** Builds `ADD` with the layer cache in `cacheDir` and returns the step's cache status and the file. */
+async function buildCached(line: string, cacheDir: string, file = 'changing.txt') {
+  const { result, blob } = await buildLine(line, { enabled: true, dir: cacheDir });
   const { stdout } = await exec('tar', ['-xzOf', blob, file]);
   return { status: result.cache?.steps.map((step) => step.status), content: stdout };
 }
 
 async function buildAdd(line: string): Promise<string[]> {
-  count += 1;
-  const context = path.join(dir, `context-${count}`);
-  await mkdir(context, { recursive: true });
-  await writeFile(path.join(context, 'Dockerfile'), `FROM scratch\n${line}\n`);
-  const layout = `${context}-layout`;
-  const result = await build({
-    context,
-    noPush: true,
-    ociLayoutPath: layout,
-    workDir: path.join(dir, 'work'),
+  const { blob } = await buildLine(line);
+  const { stdout } = await exec('tar', ['--full-time', '-tvzf', blob], {
+    env: { ...process.env, TZ: 'UTC' },
   });
-  const digest = result.manifest.layers.at(-1)?.digest.slice(7) as string;
-  const { stdout } = await exec(
-    'tar',
-    ['--full-time', '-tvzf', path.join(layout, 'blobs/sha256', digest)],
-    { env: { ...process.env, TZ: 'UTC' } },
-  );
   return stdout
     .trim()
     .split('\n')
