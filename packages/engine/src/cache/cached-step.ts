@@ -10,6 +10,7 @@ import { applyLayer } from '@kiln/layer-writer';
 import { MediaType } from '@kiln/oci-spec';
 import { EngineError } from '../errors.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
+import { stageIndexOf } from '../stage/stage-run.js';
 import type { LayerCache } from './layer-cache.js';
 import { instructionKeyText, stepKeyInputs } from './step-inputs.js';
 import type { CacheableInstruction } from './step-inputs.js';
@@ -111,8 +112,7 @@ async function materializeFor(
   if (instruction.kind === 'run')
     for (const mount of instruction.mounts) if (mount.from !== undefined) sources.push(mount.from);
   for (const source of sources) {
-    const name = source.toLowerCase();
-    const index = services.stageNames.get(name) ?? (/^\d+$/.test(name) ? Number(name) : undefined);
+    const index = stageIndexOf(source, services.stageNames);
     const stage = index === undefined ? undefined : services.stages.get(index);
     if (stage !== undefined) await cache.materialize(stage);
   }

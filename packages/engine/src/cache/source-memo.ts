@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { CacheKeySource } from '@kiln/cache';
 import { sha256Digest } from '@kiln/oci-spec';
 import type { BuildServices } from '../stage/stage-run.js';
+import { stageIndexOf } from '../stage/stage-run.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { CacheableInstruction } from './step-inputs.js';
 
@@ -59,11 +60,10 @@ function stagesRead(
   const stages: Array<{ from: string; diffIds: readonly string[] }> = [];
   for (const from of froms) {
     if (from === undefined) return undefined;
-    const name = from.toLowerCase();
-    const index = services.stageNames.get(name) ?? (/^\d+$/.test(name) ? Number(name) : undefined);
+    const index = stageIndexOf(from, services.stageNames);
     const stage = index === undefined ? undefined : services.stages.get(index);
     if (stage === undefined) return undefined;
-    stages.push({ from: name, diffIds: [...stage.image.diffIds] });
+    stages.push({ from: from.toLowerCase(), diffIds: [...stage.image.diffIds] });
   }
   return stages;
 }

@@ -1,6 +1,7 @@
 import { DirectoryContext } from '../context/build-context.js';
 import { EngineError } from '../errors.js';
 import type { BuildServices } from '../stage/stage-run.js';
+import { stageIndexOf } from '../stage/stage-run.js';
 
 /**
  * Opens the root that `from` names for a cache key: the build context (with `.dockerignore`)
@@ -14,8 +15,7 @@ export async function openKeySourceRoot(
   flag: string,
 ): Promise<DirectoryContext> {
   if (from === undefined) return services.context;
-  const name = from.toLowerCase();
-  const index = services.stageNames.get(name) ?? (/^\d+$/.test(name) ? Number(name) : undefined);
+  const index = stageIndexOf(from, services.stageNames);
   if (index === undefined) {
     // Not a stage: an image reference, pulled and unpacked once per build.
     return DirectoryContext.open(await services.imageRootfs(from), { readIgnoreFile: false });

@@ -8,6 +8,7 @@ import type { ContextEntry } from '../context/build-context.js';
 import { EngineError } from '../errors.js';
 import { resolveIdentityInRoot } from '../run/users.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
+import { stageIndexOf } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { extractArchive, isLocalArchive } from './archive.js';
 import { downloadUrlOnce, isUrlSource } from './fetch-url.js';
@@ -278,8 +279,7 @@ async function sourceContext(
   services: BuildServices,
 ): Promise<DirectoryContext> {
   if (instruction.kind !== 'copy' || instruction.from === undefined) return services.context;
-  const from = instruction.from.toLowerCase();
-  const index = services.stageNames.get(from) ?? (/^\d+$/.test(from) ? Number(from) : undefined);
+  const index = stageIndexOf(instruction.from, services.stageNames);
   if (index === undefined) {
     // Not a stage: an image reference, pulled and unpacked once per build.
     return DirectoryContext.open(await services.imageRootfs(instruction.from), {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isGitLocation } from '../context/git-context.js';
 import { EngineError } from '../errors.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
+import { stageIndexOf } from '../stage/stage-run.js';
 import { resolveInRoot } from '../util/rootfs-path.js';
 import { noneGitSourceError } from './none-inputs.js';
 
@@ -127,8 +128,7 @@ export function explainMissingStageSource(
   source: string,
   error: unknown,
 ): unknown {
-  const name = from.toLowerCase();
-  const index = services.stageNames.get(name) ?? (/^\d+$/.test(name) ? Number(name) : undefined);
+  const index = stageIndexOf(from, services.stageNames);
   const stage = index === undefined ? undefined : services.stages.get(index);
   const keep = stage === undefined ? undefined : keptPathsOfStages.get(stage);
   if (keep === undefined || !(error instanceof EngineError)) return error;

@@ -6,6 +6,7 @@ import { EngineError, RunFailedError } from '../errors.js';
 import { runEnvironment, splitEnvEntry } from '../stage/environment.js';
 import { commandArgv } from '../stage/metadata-instructions.js';
 import type { BuildServices, StageRun } from '../stage/stage-run.js';
+import { stageIndexOf } from '../stage/stage-run.js';
 import { runWithExecutor } from '../plugins/run-executor.js';
 import { OutputTail } from './output-tail.js';
 import {
@@ -171,8 +172,7 @@ async function mountSourceRoot(from: string | undefined, services: BuildServices
     }
     return view;
   }
-  const index =
-    services.stageNames.get(from.toLowerCase()) ?? (/^\d+$/.test(from) ? Number(from) : undefined);
+  const index = stageIndexOf(from, services.stageNames);
   if (index === undefined) return services.imageRootfs(from);
   const stage = services.stages.get(index);
   if (!stage) {

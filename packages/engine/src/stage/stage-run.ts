@@ -84,3 +84,15 @@ export interface BuildServices {
   /** Cancels the build between steps and kills a running RUN. */
   signal: AbortSignal | undefined;
 }
+
+/**
+ * Returns the index of the stage that a `--from` value names: a stage name (any case) or a stage
+ * index. Undefined means the value is an image reference.
+ */
+export function stageIndexOf(
+  from: string,
+  stageNames: ReadonlyMap<string, number>,
+): number | undefined {
+  const name = from.toLowerCase();
+  return stageNames.get(name) ?? (/^\d+$/.test(name) ? Number(name) : undefined);
+}
