@@ -48,7 +48,7 @@ function selectCases<T extends { name: string; parent?: { case: string } }>(
   return all.filter((c) => selected.has(c.name));
 }
 
-/** One line per case for the suite's output: build times, phases and retries. */
+/** Formats the suite's output line of one case: build times, phases and retries. */
 function summaryLine(result: CaseResult): string {
   const seconds = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(1));
   const retries = result.retries?.length

@@ -263,7 +263,7 @@ async function buildWithKiln(c, result, options) {
 /**
  * Builds one case with both builders at the same time, compares the two images and runs the
  * check in each. Build failures are recorded in the result rather than thrown, so that one run
- * reports on every case. `result.timings` holds the wall time of each phase in seconds, and
+ * reports on every case. `result.timings` contains the wall time of each phase in seconds, and
  * `result.retries` every build that was run again after a network failure.
  */
 export async function runCase(c, { registryHost, workDir }) {

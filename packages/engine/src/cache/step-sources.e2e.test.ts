@@ -118,7 +118,7 @@ RUN --mount=type=bind,source=go.sum,target=/tmp/go.sum,rw echo added >> /tmp/go.
 });
 
 describe('RUN with a bind mount of the whole context', () => {
-  // BuildKit mounts the context after .dockerignore, so the command sees what the key lists.
+  // BuildKit mounts the context after .dockerignore, so the command reads only what the key lists.
   const files = {
     Dockerfile: `FROM busybox
 RUN --mount=type=bind,target=/ctx find /ctx -type f | sort

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { DirectoryContext } from './build-context.js';
 
 /**
- * Returns a directory that contains the context as the build sees it: only what `.dockerignore` keeps.
+ * Returns a directory that contains the context as the build reads it: only what `.dockerignore` keeps.
  * RUN bind mounts of the context use it, because BuildKit mounts the filtered context and the layer
  * cache keys such a RUN by the kept files only. Without ignore rules this is the context root.
  * Files are hard-linked into `dir`, so on one file system the view copies no data (else it copies).

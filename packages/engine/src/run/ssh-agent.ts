@@ -237,7 +237,7 @@ function addKeys(source: SshSource, socket: string): Promise<void> {
   });
 }
 
-/** Owner and mode of the socket that RUN sees. */
+/** Owner and mode of the socket that RUN connects to. */
 export interface SocketAccess {
   uid: number;
   gid: number;
@@ -252,7 +252,7 @@ export interface AgentForwarder {
 
 /**
  * Listens on a new Unix socket (in a new temporary directory) and pipes every connection to
- * `agentSocket`. The RUN gets this socket, with the uid, gid and mode its mount asks for,
+ * `agentSocket`. The RUN gets this socket, with the uid, gid and mode its mount requests,
  * because changing those on the user's own socket would change them for the host too.
  */
 export async function forwardAgent(

@@ -125,7 +125,7 @@ describe('RUN --mount=type=ssh', () => {
       'RUN --mount=type=ssh ["/agent-query"]',
       'RUN --mount=type=ssh ["/agent-query"]',
     ].join('\n');
-    // Each RUN's output triggers a look at the running agents, while the RUN holds its mount.
+    // Each RUN's output triggers a check of the running agents while the RUN still has its mount.
     const seen: string[][] = [];
     count += 1;
     const context = path.join(dir, `context-${count}`);
